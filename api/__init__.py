@@ -1,0 +1,1 @@
+"""The HTTP side of Sentrycam: FastAPI app, routes, CLI."""

@@ -1,0 +1,100 @@
+"""The ``sentrycam`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from camera.errors import ConfigError
+from camera.manager import load_config
+from camera.redact import RedactingFilter
+
+logger = logging.getLogger("sentrycam")
+
+
+def default_data_dir() -> Path:
+    if env := os.environ.get("SENTRYCAM_DATA_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(base) / "sentrycam"
+
+
+def default_config() -> Path | None:
+    if env := os.environ.get("SENTRYCAM_CONFIG"):
+        return Path(env)
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sentrycam", description="Home security cameras.")
+    parser.add_argument("--log-level", default=os.environ.get("SENTRYCAM_LOG_LEVEL", "info"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the camera service and web dashboard")
+    serve.add_argument(
+        "--config",
+        type=Path,
+        default=default_config(),
+        help="YAML config file (env SENTRYCAM_CONFIG); without one, webcams are detected",
+    )
+    serve.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help="where data lives (env SENTRYCAM_DATA_DIR; default ~/.local/share/sentrycam)",
+    )
+    serve.add_argument("--host", help="listen address (overrides server.host)")
+    serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    return parser
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # aiortc/aioice are chatty at INFO; their warnings still show.
+    for noisy in ("aioice", "aiortc"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .services import Services
+
+    try:
+        loaded = load_config(args.config)
+    except ConfigError as error:
+        print(f"sentrycam: {error}", file=sys.stderr)
+        return 2
+    if loaded.notice:
+        logger.info("%s", loaded.notice)
+    for camera in loaded.settings.cameras:
+        logger.info("camera %s: %s source, encoder %s", camera.id, camera.source_kind, camera.encoder)
+    host = args.host or loaded.settings.server.host
+    port = args.port or loaded.settings.server.port
+    app = create_app(Services(loaded, args.data_dir))
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    logger.info("dashboard on http://%s:%d/ (data in %s)", host, port, args.data_dir)
+    asyncio.run(server.serve())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level)
+    if args.command == "serve":
+        return serve(args)
+    return 2  # pragma: no cover - argparse enforces a command
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""WebRTC-HTTP Egress Protocol (RFC 9725): one POST with the offer, one DELETE to hang up.
+
+The server gathers all its ICE candidates before answering, so clients need no trickle
+ICE; PATCH is therefore not offered (405), as the RFC allows.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Request, Response
+
+from camera.errors import BadOffer
+from camera.webrtc import MAX_OFFER_BYTES
+
+from ..deps import CameraDep, ServicesDep
+from ..errors import NotFound, PayloadTooLarge, UnsupportedMediaType
+from ..schemas import Problem
+
+router = APIRouter(tags=["webrtc"])
+
+SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+
+
+async def _read_offer(request: Request, content_type: str | None) -> str:
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type != "application/sdp":
+        raise UnsupportedMediaType("the offer must be sent as Content-Type: application/sdp")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_OFFER_BYTES:
+            raise PayloadTooLarge(f"the offer is larger than {MAX_OFFER_BYTES} bytes")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadOffer("the offer is not UTF-8 text") from None
+
+
+@router.post(
+    "/api/cameras/{camera_id}/whep",
+    status_code=201,
+    response_class=Response,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/sdp": {"schema": {"type": "string"}}},
+        }
+    },
+    responses={
+        201: {
+            "content": {"application/sdp": {}},
+            "description": "The SDP answer; `Location` names the session for DELETE.",
+        },
+        400: {"model": Problem, "description": "Malformed or unusable offer."},
+        404: {"model": Problem},
+        413: {"model": Problem},
+        415: {"model": Problem},
+        503: {"model": Problem, "description": "Viewer limit reached or camera offline."},
+    },
+)
+async def whep_offer(
+    request: Request,
+    camera: CameraDep,
+    services: ServicesDep,
+    content_type: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Start watching a camera: post an SDP offer, get the answer (H.264 + Opus)."""
+    offer = await _read_offer(request, content_type)
+    max_viewers = services.cameras.max_viewers(camera)
+    session = await services.webrtc.answer(camera, offer, max_viewers)
+    location = f"/api/cameras/{camera.id}/whep/{session.id}"
+    return Response(
+        session.answer_sdp,
+        status_code=201,
+        media_type="application/sdp",
+        headers={"Location": location},
+    )
+
+
+@router.delete(
+    "/api/cameras/{camera_id}/whep/{session_id}",
+    status_code=204,
+    response_class=Response,
+    responses={404: {"model": Problem}},
+)
+async def whep_delete(camera: CameraDep, session_id: SessionId, services: ServicesDep) -> Response:
+    """Hang up a viewer session."""
+    session = services.webrtc.session(session_id)
+    if session is None or session.camera_id != camera.id:
+        raise NotFound("no such viewer session (it may have ended already)")
+    await services.webrtc.close(session_id)
+    return Response(status_code=204)

@@ -1,0 +1,291 @@
+"""One camera at run time: its reader threads, its single encoder and its packet hubs.
+
+    source thread ──frames──▶ VideoEncoder ──packets──▶ video PacketHub ──▶ viewers
+         │                                   (or H.264 packets as they come: ``copy``)
+         ├──frames──▶ latest frame (snapshots; motion detection attaches here)
+         └──audio──▶ AudioEncoder (Opus) ──▶ audio PacketHub ──▶ viewers
+
+Media work happens in the reader thread; hubs live on the event loop. The encoder runs
+only while the video hub has subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import av
+import av.error
+from av.bitstream import BitStreamFilterContext
+
+from .config import CameraConfig
+from .encoder import AUDIO_RATE, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, open_video_encoder
+from .errors import CameraOffline
+from .hub import PacketHub
+from .sources import MicSource, make_video_source
+from .supervisor import SupervisedReader
+
+Status = Literal["starting", "online", "offline"]
+
+SNAPSHOT_FRESH_S = 1.0
+DECODE_LINGER_S = 10.0
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """A point-in-time view of a camera for the API."""
+
+    id: str
+    name: str
+    status: Status
+    error: str | None
+    source_kind: str
+    width: int | None
+    height: int | None
+    fps: float
+    bitrate_kbps: float
+    encoder: str
+    audio: bool
+
+
+class Camera:
+    def __init__(self, config: CameraConfig, loop: asyncio.AbstractEventLoop) -> None:
+        self.config = config
+        self.id = config.id
+        self._loop = loop
+        self.logger = logging.getLogger(f"sentrycam.camera.{config.id}")
+        self._copy = config.encoder == "copy"
+        self.video = PacketHub(
+            "video",
+            keyframed=True,
+            on_keyframe_request=None if self._copy else self._request_keyframe,
+            on_demand=self._set_video_demand,
+            cache_gop=self._copy,
+        )
+        self.audio: PacketHub | None = (
+            PacketHub("audio", keyframed=False, on_demand=self._set_audio_demand)
+            if config.audio
+            else None
+        )
+        self.status: Status = "starting"
+        self.error: str | None = None
+        self._epoch = time.monotonic()
+        # Written by the reader thread, read anywhere (single reference assignments).
+        self._video_demand = False
+        self._audio_demand = False
+        self._encoder: VideoEncoder | None = None
+        self._encoder_name = "copy" if self._copy else "libx264"
+        self._audio_encoder: AudioEncoder | None = None
+        self._last_video_pts = -1
+        self._latest_frame: av.VideoFrame | None = None
+        self._latest_frame_at = 0.0
+        self._frame_times: collections.deque[float] = collections.deque(maxlen=64)
+        self._decode_until = 0.0
+        self._copy_decoding = False
+        self._bsf: tuple[object, BitStreamFilterContext] | None = None
+        self._frame_waiters: list[asyncio.Future[None]] = []
+        self._readers = self._make_readers()
+
+    # ----- life cycle -------------------------------------------------------------------
+
+    def _make_readers(self) -> list[SupervisedReader]:
+        source = make_video_source(self.config, copy=self._copy)
+        readers = [
+            SupervisedReader(
+                f"camera-{self.id}-video",
+                lambda stop: source.run(self, stop),
+                self._status_from_thread,
+                self.logger,
+            )
+        ]
+        audio = self.config.audio
+        if audio and audio not in ("source", "demo"):
+            mic = MicSource(audio)
+            readers.append(
+                SupervisedReader(
+                    f"camera-{self.id}-mic",
+                    lambda stop: mic.run(self, stop),
+                    lambda online, error: None,
+                    self.logger,
+                )
+            )
+        return readers
+
+    def start(self) -> None:
+        for reader in self._readers:
+            reader.start()
+
+    async def stop(self) -> None:
+        self.video.close()
+        if self.audio:
+            self.audio.close()
+        await asyncio.gather(*(asyncio.to_thread(r.stop) for r in self._readers))
+        if self._encoder:
+            self._encoder.close()
+            self._encoder = None
+        if self._audio_encoder:
+            self._audio_encoder.close()
+            self._audio_encoder = None
+
+    # ----- status -----------------------------------------------------------------------
+
+    def _status_from_thread(self, online: bool, error: str | None) -> None:
+        self._loop.call_soon_threadsafe(self._set_status, online, error)
+
+    def _set_status(self, online: bool, error: str | None) -> None:
+        status: Status = "online" if online else "offline"
+        if status != self.status:
+            self.logger.info("camera %s is %s%s", self.id, status, f": {error}" if error else "")
+        self.status = status
+        self.error = error
+        if not online:
+            self.video.reset()
+
+    def info(self) -> CameraInfo:
+        now = time.monotonic()
+        frame = self._latest_frame
+        times = [t for t in self._frame_times if now - t <= 2.0]
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+        width, height = (frame.width, frame.height) if frame is not None else (None, None)
+        if not self._copy:
+            width, height = self.config.width, self.config.height
+        return CameraInfo(
+            id=self.id,
+            name=self.config.display_name,
+            status=self.status,
+            error=self.error,
+            source_kind=self.config.source_kind,
+            width=width,
+            height=height,
+            fps=round(fps, 1) if self.status == "online" else 0.0,
+            bitrate_kbps=round(self.video.stats.bitrate_kbps(now), 1),
+            encoder=self._encoder_name,
+            audio=self.audio is not None,
+        )
+
+    # ----- demand from the hubs (event loop) ---------------------------------------------
+
+    def _set_video_demand(self, wanted: bool) -> None:
+        self._video_demand = wanted
+
+    def _set_audio_demand(self, wanted: bool) -> None:
+        self._audio_demand = wanted
+
+    def _request_keyframe(self) -> None:
+        encoder = self._encoder
+        if encoder is not None:
+            encoder.request_keyframe()
+        # A new encoder starts with an IDR anyway.
+
+    # ----- the Sink protocol (reader threads) --------------------------------------------
+
+    def on_video_frame(self, frame: av.VideoFrame) -> None:
+        now = time.monotonic()
+        if self._frame_times and now - self._frame_times[-1] < 0.5 / self.config.fps:
+            return  # the source runs faster than configured
+        self._readers[0].mark_online()
+        self._frame_times.append(now)
+        self._store_frame(frame, now)
+        if self._video_demand:
+            if self._encoder is None:
+                self._encoder = open_video_encoder(self.config)
+                self._encoder_name = self._encoder.codec_name
+                self.logger.info("encoder %s started", self._encoder_name)
+            for packet in self._encoder.encode(frame, self._next_video_pts(now)):
+                self._publish(self.video, packet, packet.is_keyframe)
+        elif self._encoder is not None:
+            self._encoder.close()
+            self._encoder = None
+            self.logger.info("encoder stopped: nobody is watching")
+
+    def on_video_packet(self, packet: av.Packet, stream: av.video.stream.VideoStream) -> None:
+        now = time.monotonic()
+        self._readers[0].mark_online()
+        self._frame_times.append(now)
+        if now < self._decode_until:
+            self._decode_for_snapshot(packet, stream)
+        else:
+            self._copy_decoding = False
+        if not self._video_demand:
+            return
+        if self._bsf is None or self._bsf[0] is not stream:
+            self._bsf = (stream, BitStreamFilterContext("h264_mp4toannexb", stream))
+        for out in self._bsf[1].filter(packet):
+            keyframe = out.is_keyframe
+            out.pts = out.dts = self._next_video_pts(now)
+            out.time_base = VIDEO_TIME_BASE
+            self._publish(self.video, out, keyframe)
+
+    def _decode_for_snapshot(self, packet: av.Packet, stream: av.video.stream.VideoStream) -> None:
+        if not self._copy_decoding and not packet.is_keyframe:
+            return
+        self._copy_decoding = True
+        try:
+            frames = stream.codec_context.decode(packet)
+        except av.error.FFmpegError:
+            self._copy_decoding = False
+            return
+        for frame in frames:
+            self._store_frame(frame, time.monotonic())
+
+    def on_audio_frame(self, frame: av.AudioFrame) -> None:
+        hub = self.audio
+        if hub is None:
+            return
+        if not self._audio_demand:
+            if self._audio_encoder is not None:
+                self._audio_encoder.close()
+                self._audio_encoder = None
+            return
+        if self._audio_encoder is None:
+            self._audio_encoder = AudioEncoder()
+        start = int((time.monotonic() - self._epoch) * AUDIO_RATE)
+        for packet in self._audio_encoder.encode(frame, start):
+            self._publish(hub, packet, True)
+
+    # ----- helpers -----------------------------------------------------------------------
+
+    def _next_video_pts(self, now: float) -> int:
+        # Capture-clock timestamps, monotonic across reconnects, so RTP never goes back.
+        pts = max(int((now - self._epoch) * 90000), self._last_video_pts + 1)
+        self._last_video_pts = pts
+        return pts
+
+    def _publish(self, hub: PacketHub, packet: av.Packet, keyframe: bool) -> None:
+        self._loop.call_soon_threadsafe(hub.publish, packet, keyframe)
+
+    def _store_frame(self, frame: av.VideoFrame, now: float) -> None:
+        self._latest_frame = frame
+        self._latest_frame_at = now
+        if self._frame_waiters:
+            self._loop.call_soon_threadsafe(self._wake_frame_waiters)
+
+    def _wake_frame_waiters(self) -> None:
+        waiters, self._frame_waiters = self._frame_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def latest_frame(self, timeout: float = 5.0) -> av.VideoFrame:
+        """The current picture; waits for a fresh one if the last is stale."""
+        now = time.monotonic()
+        frame = self._latest_frame
+        if frame is not None and now - self._latest_frame_at <= SNAPSHOT_FRESH_S:
+            return frame
+        if self.status == "offline":
+            raise CameraOffline(f"camera {self.id} is offline: {self.error}")
+        self._decode_until = now + DECODE_LINGER_S
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        self._frame_waiters.append(waiter)
+        try:
+            await asyncio.wait_for(waiter, timeout)
+        except TimeoutError:
+            raise CameraOffline(f"camera {self.id} sent no picture in {timeout:.0f}s") from None
+        frame = self._latest_frame
+        assert frame is not None
+        return frame

@@ -1,0 +1,115 @@
+"""The synthetic ``demo`` camera: a moving object, a clock, a tone, and a capture timestamp.
+
+The timestamp lets anyone measure glass-to-glass latency from the picture alone
+(docs/demo-timestamp.md): 40 square blocks along the top edge, starting at the top-left
+corner, each ``width // 40`` pixels wide, most significant bit first, white = 1, holding
+Unix time in milliseconds modulo 2**40 at the moment the frame was made.
+"""
+
+from __future__ import annotations
+
+import math
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+STAMP_BITS = 40
+STAMP_MODULO = 1 << STAMP_BITS
+WHITE, BLACK = 235, 16  # video-range luma
+
+Plane = npt.NDArray[np.uint8]
+
+
+def stamp_block_size(width: int) -> int:
+    return width // STAMP_BITS
+
+
+def write_stamp(luma: Plane, chroma: tuple[Plane, Plane], value_ms: int) -> None:
+    """Draw ``value_ms mod 2**40`` as 40 black/white blocks along the top edge."""
+    block = stamp_block_size(luma.shape[1])
+    value = value_ms % STAMP_MODULO
+    for i in range(STAMP_BITS):
+        bit = (value >> (STAMP_BITS - 1 - i)) & 1
+        luma[:block, i * block : (i + 1) * block] = WHITE if bit else BLACK
+    half = block // 2
+    for plane in chroma:
+        plane[:half, : STAMP_BITS * half] = 128  # neutral colour: pure black and white
+
+
+def read_stamp(luma: Plane) -> int:
+    """Read the timestamp back from a (decoded) luma plane or grayscale picture."""
+    block = stamp_block_size(luma.shape[1])
+    centre = block // 2
+    value = 0
+    for i in range(STAMP_BITS):
+        sample = luma[centre, i * block + centre]
+        value = (value << 1) | int(sample > 128)
+    return value
+
+
+def latency_ms(stamp: int, now_ms: int) -> int:
+    """Milliseconds between a stamp and a wall-clock time, across the 2**40 wrap."""
+    return (now_ms - stamp) % STAMP_MODULO
+
+
+class DemoScene:
+    """Draws yuv420p frames and s16 audio for the demo camera."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        ys, xs = np.mgrid[0:height, 0:width]
+        self._luma = (60 + 60 * xs / width + 40 * ys / height).astype(np.uint8)
+        cy, cx = np.mgrid[0 : height // 2, 0 : width // 2]
+        self._u = (128 + 30 * np.sin(cx / 40.0)).astype(np.uint8)
+        self._v = (128 + 30 * np.cos(cy / 30.0)).astype(np.uint8)
+        self._box = max(16, height // 5) // 2 * 2
+
+    def _object_position(self, t: float) -> tuple[int, int]:
+        span_x, span_y = self.width - self._box, self.height - self._box - 40
+        x = span_x * (0.5 + 0.5 * math.sin(t * 0.9))
+        y = 40 + span_y * (0.5 + 0.5 * math.sin(t * 1.3 + 1.0))
+        return int(x) // 2 * 2, int(y) // 2 * 2
+
+    def video_frame(self, wall_time: float) -> av.VideoFrame:
+        """The picture at ``wall_time`` (Unix seconds), stamped with that time."""
+        h, w = self.height, self.width
+        buffer = np.empty((h * 3 // 2, w), dtype=np.uint8)
+        luma = buffer[:h]
+        luma[:] = self._luma
+        chroma_u = buffer[h : h + h // 4].reshape(h // 2, w // 2)
+        chroma_v = buffer[h + h // 4 :].reshape(h // 2, w // 2)
+        chroma_u[:] = self._u
+        chroma_v[:] = self._v
+        x, y = self._object_position(wall_time)
+        box = self._box
+        luma[y : y + box, x : x + box] = 170
+        chroma_u[y // 2 : (y + box) // 2, x // 2 : (x + box) // 2] = 60
+        chroma_v[y // 2 : (y + box) // 2, x // 2 : (x + box) // 2] = 200
+        self._draw_clock(luma, wall_time)
+        write_stamp(luma, (chroma_u, chroma_v), round(wall_time * 1000))
+        return av.VideoFrame.from_ndarray(buffer, format="yuv420p")
+
+    def _draw_clock(self, luma: Plane, wall_time: float) -> None:
+        import time
+
+        text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall_time))
+        text += f".{int(wall_time * 1000) % 1000:03d}"
+        scale = self.height / 720
+        origin = (int(20 * scale), self.height - int(24 * scale))
+        cv2.putText(luma, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 1.2 * scale, 16, int(6 * scale))
+        cv2.putText(luma, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 1.2 * scale, 235, int(2 * scale))
+
+
+def tone(start_sample: int, samples: int, rate: int = 48000) -> av.AudioFrame:
+    """A quiet 440 Hz tone with a 1 kHz beep during the first 100 ms of every second."""
+    n = np.arange(start_sample, start_sample + samples)
+    seconds = n / rate
+    beep = (seconds % 1.0) < 0.1
+    frequency = np.where(beep, 1000.0, 440.0)
+    wave = 0.1 * np.sin(2 * np.pi * frequency * seconds)
+    data = (wave * 32767).astype(np.int16).reshape(1, -1)
+    frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
+    frame.sample_rate = rate
+    return frame

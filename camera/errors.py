@@ -1,0 +1,42 @@
+"""The camera package's exceptions.
+
+    SentrycamError
+    ├── ConfigError              bad config file or value (start-up refuses to run)
+    └── CameraError              anything about one camera
+        ├── UnknownCamera        no camera with that id
+        ├── CameraOffline        the source is not delivering (yet, or any more)
+        ├── ViewerLimitReached   the camera's viewer cap is full
+        └── BadOffer             a WebRTC offer we cannot answer (malformed, no usable codec)
+
+The API maps them to HTTP statuses in one place (``api.app``).
+"""
+
+from __future__ import annotations
+
+
+class SentrycamError(Exception):
+    """Base of every error Sentrycam raises on purpose."""
+
+
+class ConfigError(SentrycamError):
+    """The configuration is invalid; the message names the key and what is allowed."""
+
+
+class CameraError(SentrycamError):
+    """Something about one camera."""
+
+
+class UnknownCamera(CameraError):
+    pass
+
+
+class CameraOffline(CameraError):
+    pass
+
+
+class ViewerLimitReached(CameraError):
+    pass
+
+
+class BadOffer(CameraError):
+    pass

@@ -1,0 +1,229 @@
+"""WebRTC viewer sessions: answer a WHEP offer with tracks fed by a camera's hubs.
+
+One ``RTCPeerConnection`` per viewer; all of them share the camera's encoded packets.
+aiortc objects live on the event loop of this process only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aioice.ice
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import InvalidAccessError, InvalidStateError
+from aiortc.sdp import SessionDescription
+
+from .camera import Camera
+from .config import WebRTCConfig
+from .errors import BadOffer, CameraOffline, ViewerLimitReached
+from .tracks import PacketTrack
+
+logger = logging.getLogger(__name__)
+
+MAX_OFFER_BYTES = 64 * 1024
+_ORIGINAL_GET_HOST_ADDRESSES = aioice.ice.get_host_addresses
+
+
+def restrict_ice_addresses(addresses: list[str] | None) -> None:
+    """Offer only these local addresses as ICE host candidates (None: aioice's default).
+
+    aioice has no setting for this; it looks addresses up through a module function, so
+    we replace that function. aioice also skips 127.0.0.1 by default, which the loopback
+    deployment (and the tests) need.
+    """
+    if addresses is None:
+        aioice.ice.get_host_addresses = _ORIGINAL_GET_HOST_ADDRESSES
+        return
+    chosen = list(addresses)
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
+
+    aioice.ice.get_host_addresses = get_host_addresses
+
+
+@dataclass
+class ViewerSession:
+    id: str
+    camera_id: str
+    pc: RTCPeerConnection
+    tracks: list[PacketTrack]
+    answer_sdp: str = ""
+    created: float = field(default_factory=time.monotonic)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+def validate_offer(sdp: str) -> SessionDescription:
+    """Parse an offer and check it asks for something we can send; raise ``BadOffer``."""
+    if len(sdp.encode("utf-8", "replace")) > MAX_OFFER_BYTES:
+        raise BadOffer(f"the offer is larger than {MAX_OFFER_BYTES} bytes")
+    if not sdp.lstrip().startswith("v=0"):
+        raise BadOffer("not an SDP offer: it must start with 'v=0'")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except (ValueError, IndexError, KeyError, TypeError, AttributeError) as error:
+        raise BadOffer(f"malformed SDP: {error or type(error).__name__}") from None
+    receiving = [m for m in parsed.media if m.direction in (None, "recvonly", "sendrecv")]
+    if not any(m.kind in ("video", "audio") for m in receiving):
+        raise BadOffer("the offer has no audio or video section that can receive")
+    for media in parsed.media:
+        if not media.ice.usernameFragment or not media.ice.password:
+            raise BadOffer(f"the {media.kind} section has no ICE credentials")
+        if not media.dtls or not media.dtls.fingerprints:
+            raise BadOffer(f"the {media.kind} section has no DTLS fingerprint")
+        if media.kind == "video" and not any(
+            c.mimeType.lower() == "video/h264" for c in media.rtp.codecs
+        ):
+            raise BadOffer("the offer does not accept H.264 video, which is what cameras send")
+    return parsed
+
+
+class WebRTCService:
+    """Creates, tracks and closes viewer sessions for every camera."""
+
+    def __init__(self, config: WebRTCConfig) -> None:
+        self._config = config
+        self._sessions: dict[str, ViewerSession] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        restrict_ice_addresses(config.ice_addresses)
+
+    def viewers(self, camera_id: str) -> int:
+        return sum(1 for s in self._sessions.values() if s.camera_id == camera_id)
+
+    def session(self, session_id: str) -> ViewerSession | None:
+        return self._sessions.get(session_id)
+
+    def _rtc_configuration(self) -> RTCConfiguration:
+        servers = [
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+            for s in self._config.ice_servers
+        ]
+        # An empty list (never None): aiortc would otherwise fall back to a public STUN.
+        return RTCConfiguration(iceServers=servers)
+
+    async def answer(self, camera: Camera, offer_sdp: str, max_viewers: int) -> ViewerSession:
+        parsed = validate_offer(offer_sdp)
+        if self.viewers(camera.id) >= max_viewers:
+            raise ViewerLimitReached(
+                f"camera {camera.id} already has {max_viewers} viewers, its limit"
+            )
+        if camera.status == "offline":
+            raise CameraOffline(f"camera {camera.id} is offline: {camera.error}")
+        pc = RTCPeerConnection(self._rtc_configuration())
+        session = ViewerSession(secrets.token_urlsafe(16), camera.id, pc, [])
+        self._sessions[session.id] = session
+        try:
+            self._add_tracks(session, camera, {m.kind for m in parsed.media})
+            await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except (ValueError, InvalidAccessError, InvalidStateError, KeyError, IndexError) as error:
+            await self.close(session.id)
+            raise BadOffer(f"cannot answer this offer: {error}") from None
+        except BaseException:
+            await self.close(session.id)
+            raise
+        session.answer_sdp = pc.localDescription.sdp
+        self._watch(session)
+        return session
+
+    def _add_tracks(self, session: ViewerSession, camera: Camera, kinds: set[str]) -> None:
+        config = camera.config
+        hubs = [camera.video] if "video" in kinds else []
+        if "audio" in kinds and camera.audio is not None:
+            hubs.append(camera.audio)
+        for hub in hubs:
+            if hub.kind == "video":
+                gop_frames = int(config.fps * config.gop_seconds)
+                # Passthrough replays the cached GOP on join, so its queue must hold one.
+                queue = gop_frames + int(config.fps) if config.encoder == "copy" else int(config.fps)
+            else:
+                queue = 50  # one second of 20 ms Opus packets
+            track = PacketTrack(hub, max(queue, 10))
+            sender = session.pc.addTrack(track)
+            self._prefer_codec(session.pc, sender, "video/H264" if hub.kind == "video" else "audio/opus")
+            if hub.kind == "video":
+                _forward_keyframe_requests(sender, track.request_keyframe)
+            session.tracks.append(track)
+
+    @staticmethod
+    def _prefer_codec(pc: RTCPeerConnection, sender: RTCRtpSender, mime: str) -> None:
+        # Must happen before setRemoteDescription, or the answer keeps VP8 (FIELD-NOTES).
+        transceiver = next(t for t in pc.getTransceivers() if t.sender is sender)
+        capabilities = RTCRtpSender.getCapabilities(sender.kind)
+        codecs = [c for c in capabilities.codecs if c.mimeType.lower() == mime.lower()]
+        transceiver.setCodecPreferences(codecs)
+
+    def _watch(self, session: ViewerSession) -> None:
+        pc = session.pc
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            state = pc.connectionState
+            logger.debug("viewer %s of %s: %s", session.id[:6], session.camera_id, state)
+            if state == "connected":
+                session.connected.set()
+            elif state in ("failed", "closed"):
+                await self.close(session.id)
+
+        self._spawn(self._connect_deadline(session), f"whep-deadline-{session.id[:6]}")
+
+    async def _connect_deadline(self, session: ViewerSession) -> None:
+        try:
+            await asyncio.wait_for(session.connected.wait(), self._config.connect_timeout_s)
+        except TimeoutError:
+            logger.info("viewer %s never connected; closing", session.id[:6])
+            await self.close(session.id)
+
+    def _spawn(self, coro: asyncio.Future[None] | object, name: str) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self, session_id: str) -> bool:
+        session = self._sessions.pop(session_id, None)
+        if session is None:
+            return False
+        for track in session.tracks:
+            track.stop()
+        await session.pc.close()
+        return True
+
+    async def close_camera(self, camera_id: str) -> None:
+        ids = [s.id for s in self._sessions.values() if s.camera_id == camera_id]
+        await asyncio.gather(*(self.close(i) for i in ids))
+
+    async def close_all(self) -> None:
+        await asyncio.gather(*(self.close(i) for i in list(self._sessions)))
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
+    """PLI/FIR from the viewer must reach the shared encoder.
+
+    For packet tracks aiortc only sets a private flag that its own (skipped) encoder would
+    read, so we wrap the sender's hook (FIELD-NOTES).
+    """
+    original = sender._send_keyframe
+
+    def send_keyframe() -> None:
+        original()
+        request()
+
+    sender._send_keyframe = send_keyframe  # type: ignore[method-assign]
