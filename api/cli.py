@@ -77,7 +77,9 @@ def serve(args: argparse.Namespace) -> int:
     if loaded.notice:
         logger.info("%s", loaded.notice)
     for camera in loaded.settings.cameras:
-        logger.info("camera %s: %s source, encoder %s", camera.id, camera.source_kind, camera.encoder)
+        logger.info(
+            "camera %s: %s source, encoder %s", camera.id, camera.source_kind, camera.encoder
+        )
     host = args.host or loaded.settings.server.host
     port = args.port or loaded.settings.server.port
     app = create_app(Services(loaded, args.data_dir))

@@ -36,7 +36,10 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc_type, status, headers in STATUS:
 
         async def handler(
-            request: Request, exc: Exception, status: int = status, headers: dict[str, str] = headers
+            request: Request,
+            exc: Exception,
+            status: int = status,
+            headers: dict[str, str] = headers,
         ) -> JSONResponse:
             return JSONResponse({"detail": redact(str(exc))}, status_code=status, headers=headers)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -27,6 +26,7 @@ from .config import CameraConfig
 from .encoder import AUDIO_RATE, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, open_video_encoder
 from .errors import CameraOffline
 from .hub import PacketHub
+from .media import Packet
 from .sources import MicSource, make_video_source
 from .supervisor import SupervisedReader
 
@@ -44,7 +44,7 @@ class CameraInfo:
     name: str
     status: Status
     error: str | None
-    source_kind: str
+    source_kind: Literal["demo", "v4l2", "url", "file"]
     width: int | None
     height: int | None
     fps: float
@@ -125,12 +125,9 @@ class Camera:
         if self.audio:
             self.audio.close()
         await asyncio.gather(*(asyncio.to_thread(r.stop) for r in self._readers))
-        if self._encoder:
-            self._encoder.close()
-            self._encoder = None
-        if self._audio_encoder:
-            self._audio_encoder.close()
-            self._audio_encoder = None
+        # libav frees codec contexts when they are collected.
+        self._encoder = None
+        self._audio_encoder = None
 
     # ----- status -----------------------------------------------------------------------
 
@@ -199,11 +196,10 @@ class Camera:
             for packet in self._encoder.encode(frame, self._next_video_pts(now)):
                 self._publish(self.video, packet, packet.is_keyframe)
         elif self._encoder is not None:
-            self._encoder.close()
             self._encoder = None
             self.logger.info("encoder stopped: nobody is watching")
 
-    def on_video_packet(self, packet: av.Packet, stream: av.video.stream.VideoStream) -> None:
+    def on_video_packet(self, packet: Packet, stream: av.video.stream.VideoStream) -> None:
         now = time.monotonic()
         self._readers[0].mark_online()
         self._frame_times.append(now)
@@ -221,7 +217,7 @@ class Camera:
             out.time_base = VIDEO_TIME_BASE
             self._publish(self.video, out, keyframe)
 
-    def _decode_for_snapshot(self, packet: av.Packet, stream: av.video.stream.VideoStream) -> None:
+    def _decode_for_snapshot(self, packet: Packet, stream: av.video.stream.VideoStream) -> None:
         if not self._copy_decoding and not packet.is_keyframe:
             return
         self._copy_decoding = True
@@ -238,9 +234,7 @@ class Camera:
         if hub is None:
             return
         if not self._audio_demand:
-            if self._audio_encoder is not None:
-                self._audio_encoder.close()
-                self._audio_encoder = None
+            self._audio_encoder = None
             return
         if self._audio_encoder is None:
             self._audio_encoder = AudioEncoder()
@@ -256,7 +250,7 @@ class Camera:
         self._last_video_pts = pts
         return pts
 
-    def _publish(self, hub: PacketHub, packet: av.Packet, keyframe: bool) -> None:
+    def _publish(self, hub: PacketHub, packet: Packet, keyframe: bool) -> None:
         self._loop.call_soon_threadsafe(hub.publish, packet, keyframe)
 
     def _store_frame(self, frame: av.VideoFrame, now: float) -> None:

@@ -69,7 +69,10 @@ class CameraConfig(_Model):
         "copy forwards H.264 from the source untouched.",
     )
     max_viewers: int | None = Field(
-        None, ge=1, le=100, description="Viewer cap for this camera; defaults to webrtc.max_viewers."
+        None,
+        ge=1,
+        le=100,
+        description="Viewer cap for this camera; defaults to webrtc.max_viewers.",
     )
 
     @property

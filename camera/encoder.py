@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from fractions import Fraction
+from typing import cast
 
 import av
 import av.error
@@ -17,6 +18,7 @@ from av.audio.resampler import AudioResampler
 from av.video.frame import PictureType
 
 from .config import CameraConfig
+from .media import Packet
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,7 @@ class VideoEncoder:
 
     def _open(self, codec_name: str) -> av.VideoCodecContext:
         config = self._config
-        context = av.CodecContext.create(codec_name, "w")
+        context = cast(av.VideoCodecContext, av.CodecContext.create(codec_name, "w"))
         context.width = config.width
         context.height = config.height
         context.pix_fmt = "yuv420p"
@@ -80,7 +82,7 @@ class VideoEncoder:
         # A bool write is atomic; the reader thread picks it up on the next frame.
         self._force_idr = True
 
-    def encode(self, frame: av.VideoFrame, pts: int) -> list[av.Packet]:
+    def encode(self, frame: av.VideoFrame, pts: int) -> list[Packet]:
         config = self._config
         if (frame.width, frame.height, frame.format.name) != (
             config.width,
@@ -99,12 +101,6 @@ class VideoEncoder:
         for packet in packets:
             packet.time_base = VIDEO_TIME_BASE
         return list(packets)
-
-    def close(self) -> None:
-        try:
-            self._context.close()
-        except (av.error.FFmpegError, AttributeError):  # pragma: no cover - best effort
-            pass
 
 
 def open_video_encoder(config: CameraConfig) -> VideoEncoder:
@@ -137,10 +133,10 @@ class AudioEncoder:
         self._context = context
         self._next_pts: int | None = None
 
-    def encode(self, frame: av.AudioFrame, start_pts: int) -> list[av.Packet]:
+    def encode(self, frame: av.AudioFrame, start_pts: int) -> list[Packet]:
         """Encode a frame; ``start_pts`` (in 1/48000) anchors the stream after a gap."""
         frame.pts = None
-        packets: list[av.Packet] = []
+        packets: list[Packet] = []
         for chunk in self._resampler.resample(frame):
             if self._next_pts is None or start_pts - self._next_pts > AUDIO_RATE // 5:
                 self._next_pts = start_pts
@@ -151,9 +147,3 @@ class AudioEncoder:
                 packet.time_base = AUDIO_TIME_BASE
                 packets.append(packet)
         return packets
-
-    def close(self) -> None:
-        try:
-            self._context.close()
-        except (av.error.FFmpegError, AttributeError):  # pragma: no cover
-            pass

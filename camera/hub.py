@@ -1,6 +1,6 @@
 """Packet hub: one encoded stream fanned out to many subscribers.
 
-A camera publishes each encoded ``av.Packet`` once; every viewer (and, later, the recorder)
+A camera publishes each encoded ``Packet`` once; every viewer (and, later, the recorder)
 holds a :class:`Subscription` with its own bounded queue. Nothing is copied per viewer:
 subscribers share the same packet objects, which aiortc only reads.
 
@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import av
+from .media import Packet
 
 logger = logging.getLogger(__name__)
 
@@ -66,14 +66,14 @@ class Subscription:
 
     def __init__(self, hub: PacketHub, maxsize: int) -> None:
         self._hub = hub
-        self._queue: collections.deque[av.Packet] = collections.deque()
+        self._queue: collections.deque[Packet] = collections.deque()
         self._maxsize = maxsize
         self._wakeup = asyncio.Event()
         self._needs_keyframe = hub.keyframed
         self.closed = False
         self.dropped = 0
 
-    def push(self, packet: av.Packet, keyframe: bool) -> None:
+    def push(self, packet: Packet, keyframe: bool) -> None:
         if self._needs_keyframe:
             if not keyframe:
                 return
@@ -90,7 +90,12 @@ class Subscription:
         self._queue.append(packet)
         self._wakeup.set()
 
-    async def get(self) -> av.Packet:
+    def resync(self) -> None:
+        """Drop what is queued and wait for the next keyframe."""
+        self._queue.clear()
+        self._needs_keyframe = True
+
+    async def get(self) -> Packet:
         """Wait for the next packet; raises ``EOFError`` once the subscription is closed."""
         while not self._queue:
             if self.closed:
@@ -134,10 +139,11 @@ class PacketHub:
         self._on_keyframe_request = on_keyframe_request
         self._on_demand = on_demand
         self._last_request = 0.0
+        self._pending_request: asyncio.TimerHandle | None = None
         # For sources whose keyframes we cannot force (H.264 passthrough), a new viewer
         # starts from the newest keyframe already seen instead of waiting a whole GOP.
         self._cache_gop = cache_gop
-        self._gop: list[av.Packet] = []
+        self._gop: list[Packet] = []
         self.stats = HubStats()
 
     @property
@@ -168,17 +174,28 @@ class PacketHub:
     def request_keyframe(self, force: bool = False) -> None:
         """Ask the producer for a keyframe, at most every ``KEYFRAME_REQUEST_INTERVAL_S``.
 
-        ``force`` skips the rate limit: a viewer that just joined must not wait.
+        Requests inside the interval are coalesced into one at its end, never lost;
+        ``force`` skips the limit: a viewer that just joined must not wait.
         """
         now = time.monotonic()
-        if not force and now - self._last_request < KEYFRAME_REQUEST_INTERVAL_S:
+        wait = self._last_request + KEYFRAME_REQUEST_INTERVAL_S - now
+        if not force and wait > 0:
+            if self._pending_request is None:
+                loop = asyncio.get_running_loop()
+                self._pending_request = loop.call_later(wait, self._fire_keyframe_request)
             return
-        self._last_request = now
+        self._fire_keyframe_request()
+
+    def _fire_keyframe_request(self) -> None:
+        if self._pending_request is not None:
+            self._pending_request.cancel()
+            self._pending_request = None
+        self._last_request = time.monotonic()
         self.stats.keyframe_requests += 1
         if self._on_keyframe_request:
             self._on_keyframe_request()
 
-    def publish(self, packet: av.Packet, keyframe: bool) -> None:
+    def publish(self, packet: Packet, keyframe: bool) -> None:
         now = time.monotonic()
         size = packet.size
         self.stats.packets += 1
@@ -196,10 +213,16 @@ class PacketHub:
             subscription.push(packet, keyframe)
 
     def reset(self) -> None:
-        """Forget cached packets (the source restarted; old packets belong to another stream)."""
+        """The source restarted: forget cached packets, resume everyone at a keyframe."""
         self._gop.clear()
+        if self.keyframed:
+            for subscription in self._subscribers:
+                subscription.resync()
 
     def close(self) -> None:
         self._gop.clear()
+        if self._pending_request is not None:
+            self._pending_request.cancel()
+            self._pending_request = None
         for subscription in tuple(self._subscribers):
             subscription.close()

@@ -30,8 +30,6 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and record.exc_info[1] is not None:
             # Exceptions from FFmpeg echo the URL they failed on.
             exc = record.exc_info[1]
-            record.exc_text = redact(
-                logging.Formatter().formatException(record.exc_info)
-            )
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
             del exc
         return True

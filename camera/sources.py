@@ -23,6 +23,7 @@ from av.container import InputContainer
 from .config import CameraConfig
 from .demo import DemoScene, tone
 from .errors import CameraError
+from .media import Packet
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Sink(Protocol):
 
     def on_video_frame(self, frame: av.VideoFrame) -> None: ...
 
-    def on_video_packet(self, packet: av.Packet, stream: av.video.stream.VideoStream) -> None: ...
+    def on_video_packet(self, packet: Packet, stream: av.video.stream.VideoStream) -> None: ...
 
     def on_audio_frame(self, frame: av.AudioFrame) -> None: ...
 
@@ -160,8 +161,8 @@ class ContainerSource:
                     for frame in video.codec_context.decode(packet):
                         sink.on_video_frame(frame)
             elif audio is not None and packet.stream is audio:
-                for frame in audio.codec_context.decode(packet):
-                    sink.on_audio_frame(frame)
+                for audio_frame in audio.codec_context.decode(packet):
+                    sink.on_audio_frame(audio_frame)
 
 
 class _Pacer:
@@ -170,7 +171,7 @@ class _Pacer:
     def __init__(self) -> None:
         self._origin: tuple[float, float] | None = None
 
-    def wait(self, packet: av.Packet, stop: threading.Event) -> None:
+    def wait(self, packet: Packet, stop: threading.Event) -> None:
         if packet.pts is None or packet.time_base is None:
             return
         media_time = float(packet.pts * packet.time_base)
@@ -228,8 +229,8 @@ class MicSource:
             for packet in container.demux(stream):
                 if stop.is_set():
                     return
-                for frame in stream.codec_context.decode(packet):
-                    sink.on_audio_frame(frame)
+                for audio_frame in stream.codec_context.decode(packet):
+                    sink.on_audio_frame(audio_frame)
         finally:
             container.close()
 

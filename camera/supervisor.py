@@ -61,7 +61,7 @@ class SupervisedReader:
             try:
                 self._runner(self._stop)
                 reason = "stream ended"
-            except Exception as error:  # noqa: BLE001 - top of a supervised thread
+            except Exception as error:
                 reason = describe_error(error)
                 self._logger.debug("%s failed", self.name, exc_info=True)
             if self._stop.is_set():

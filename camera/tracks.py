@@ -1,6 +1,6 @@
 """Viewer tracks: aiortc ``MediaStreamTrack``s that hand out already-encoded packets.
 
-When ``recv()`` returns an ``av.Packet``, aiortc's sender skips its own encoder and only
+When ``recv()`` returns an ``Packet``, aiortc's sender skips its own encoder and only
 packetizes (FIELD-NOTES: "encode once, send to many"). A track subscribes to its hub on
 the first ``recv()``, i.e. once RTP starts flowing, so a viewer always begins at a fresh
 keyframe and never inherits a backlog queued while ICE and DTLS were connecting.
@@ -8,10 +8,10 @@ keyframe and never inherits a backlog queued while ICE and DTLS were connecting.
 
 from __future__ import annotations
 
-import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from .hub import PacketHub, Subscription
+from .media import Packet
 
 
 class PacketTrack(MediaStreamTrack):
@@ -26,7 +26,7 @@ class PacketTrack(MediaStreamTrack):
     def subscription(self) -> Subscription | None:
         return self._subscription
 
-    async def recv(self) -> av.Packet:  # type: ignore[override]
+    async def recv(self) -> Packet:  # type: ignore[override,unused-ignore]
         if self.readyState != "live":
             raise MediaStreamError
         if self._subscription is None:

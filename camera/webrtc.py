@@ -73,13 +73,13 @@ def validate_offer(sdp: str) -> SessionDescription:
         raise BadOffer("not an SDP offer: it must start with 'v=0'")
     try:
         parsed = SessionDescription.parse(sdp)
-    except (ValueError, IndexError, KeyError, TypeError, AttributeError) as error:
-        raise BadOffer(f"malformed SDP: {error or type(error).__name__}") from None
+    except Exception as error:
+        raise BadOffer(f"malformed SDP: {str(error) or type(error).__name__}") from None
     receiving = [m for m in parsed.media if m.direction in (None, "recvonly", "sendrecv")]
     if not any(m.kind in ("video", "audio") for m in receiving):
         raise BadOffer("the offer has no audio or video section that can receive")
     for media in parsed.media:
-        if not media.ice.usernameFragment or not media.ice.password:
+        if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
             raise BadOffer(f"the {media.kind} section has no ICE credentials")
         if not media.dtls or not media.dtls.fingerprints:
             raise BadOffer(f"the {media.kind} section has no DTLS fingerprint")
@@ -128,9 +128,9 @@ class WebRTCService:
             self._add_tracks(session, camera, {m.kind for m in parsed.media})
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await pc.setLocalDescription(await pc.createAnswer())
-        except (ValueError, InvalidAccessError, InvalidStateError, KeyError, IndexError) as error:
+        except (InvalidAccessError, InvalidStateError, ValueError, AssertionError) as error:
             await self.close(session.id)
-            raise BadOffer(f"cannot answer this offer: {error}") from None
+            raise BadOffer(f"cannot answer this offer: {error or type(error).__name__}") from None
         except BaseException:
             await self.close(session.id)
             raise
@@ -147,12 +147,16 @@ class WebRTCService:
             if hub.kind == "video":
                 gop_frames = int(config.fps * config.gop_seconds)
                 # Passthrough replays the cached GOP on join, so its queue must hold one.
-                queue = gop_frames + int(config.fps) if config.encoder == "copy" else int(config.fps)
+                queue = (
+                    gop_frames + int(config.fps) if config.encoder == "copy" else int(config.fps)
+                )
             else:
                 queue = 50  # one second of 20 ms Opus packets
             track = PacketTrack(hub, max(queue, 10))
             sender = session.pc.addTrack(track)
-            self._prefer_codec(session.pc, sender, "video/H264" if hub.kind == "video" else "audio/opus")
+            self._prefer_codec(
+                session.pc, sender, "video/H264" if hub.kind == "video" else "audio/opus"
+            )
             if hub.kind == "video":
                 _forward_keyframe_requests(sender, track.request_keyframe)
             session.tracks.append(track)

@@ -23,7 +23,7 @@ def camera_out(camera: Camera, services: Services) -> CameraOut:
         name=info.name,
         status=info.status,
         error=info.error,
-        source_kind=info.source_kind,  # type: ignore[arg-type]
+        source_kind=info.source_kind,
         width=info.width,
         height=info.height,
         fps=info.fps,
