@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -23,10 +24,14 @@ def default_data_dir() -> Path:
     return Path(base) / "sentrycam"
 
 
+SYSTEM_CONFIG = Path("/etc/sentrycam/config.yaml")
+
+
 def default_config() -> Path | None:
+    """``$SENTRYCAM_CONFIG``, else /etc/sentrycam/config.yaml if it exists, else none."""
     if env := os.environ.get("SENTRYCAM_CONFIG"):
         return Path(env)
-    return None
+    return SYSTEM_CONFIG if SYSTEM_CONFIG.is_file() else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         default=default_config(),
-        help="YAML config file (env SENTRYCAM_CONFIG); without one, webcams are detected",
+        help="YAML config file (env SENTRYCAM_CONFIG, else /etc/sentrycam/config.yaml if "
+        "present); without one, webcams are detected, or the demo camera is shown",
     )
     serve.add_argument(
         "--data-dir",
@@ -86,7 +92,12 @@ def serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
     logger.info("dashboard on http://%s:%d/ (data in %s)", host, port, args.data_dir)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
+    # handler that was there before it; make that one a no-op so a clean stop exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: None)
     asyncio.run(server.serve())
+    logger.info("stopped")
     return 0
 
 

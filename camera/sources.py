@@ -136,6 +136,9 @@ class ContainerSource:
             if not self._copy:
                 video.thread_type = "AUTO"
             self._demux(container, streams, video, audio, sink, stop)
+            while self._realtime and not stop.is_set():
+                container.seek(0)  # a file camera loops instead of going offline
+                self._demux(container, streams, video, audio, sink, stop)
 
     def _demux(
         self,

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs and run it: lint, format, types, tests.
+# Usage: ./tests/run.sh [pytest args...]     (from a fresh clone; Python >= 3.11)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+
+# System packages: Chromium for the dashboard tests (Debian's; never a downloaded browser),
+# ffmpeg for ffprobe. Installed when we can (root + apt), otherwise we say exactly what to run.
+need=()
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing ${need[*]} with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "tests/run.sh: missing system packages. Install them with:" >&2
+    echo "  sudo apt-get install -y ${need[*]}" >&2
+    exit 2
+  fi
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV" || {
+    echo "tests/run.sh: cannot create a venv; on Debian: sudo apt-get install -y python3-venv" >&2
+    exit 2
+  }
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q -e ".[test]"
+
+echo "== ruff check"; "$VENV/bin/ruff" check .
+echo "== ruff format"; "$VENV/bin/ruff" format --check .
+echo "== mypy"; "$VENV/bin/mypy"
+echo "== pytest"; "$VENV/bin/python" -m pytest "$@"

@@ -1,0 +1,97 @@
+"""The ``sentrycam`` command as a user runs it: a real process, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import free_port
+from tests.whep_client import connect
+
+SENTRYCAM = [sys.executable, "-m", "api.cli"]
+
+
+def run_serve(tmp_path: Path, config: str, port: int) -> subprocess.Popen[str]:
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(config)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen(
+        [
+            *SENTRYCAM,
+            "serve",
+            "--config",
+            str(config_path),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+
+
+async def test_serve_runs_and_shuts_down_gracefully_on_sigterm(tmp_path):
+    port = free_port()
+    config = (
+        "webrtc:\n  ice_addresses: ['127.0.0.1']\n"
+        "cameras:\n  - id: demo\n    source: demo\n    width: 320\n    height: 180\n"
+        "  - id: porch\n    source: 'rtsp://admin:hunter2@127.0.0.1:9/stream'\n"
+    )
+    process = run_serve(tmp_path, config, port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+
+            async def online() -> bool:
+                try:
+                    health = (await client.get("/api/health")).json()
+                except httpx.TransportError:
+                    return False
+                return bool(health["cameras_online"] == 1)
+
+            deadline = asyncio.get_running_loop().time() + 30
+            while not await online():
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert asyncio.get_running_loop().time() < deadline, "server never came up"
+                await asyncio.sleep(0.1)
+            cameras = (await client.get("/api/cameras")).json()["cameras"]
+            porch = next(c for c in cameras if c["id"] == "porch")
+            assert "hunter2" not in str(cameras)
+            viewer = await connect(client, "demo", audio=False)
+            await viewer.next_video_frame()
+            process.send_signal(signal.SIGTERM)
+            output, _ = await asyncio.to_thread(process.communicate, timeout=30)
+            await viewer.pc.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    assert "Application shutdown complete" in output
+    assert "hunter2" not in output  # the camera URL's password never reaches the log
+    assert porch["source_kind"] == "url"
+
+
+def test_bad_config_fails_startup_with_a_clear_message(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("cameras:\n  - id: porch\n    source: demo\n    fps: 500\n")
+    result = subprocess.run(
+        [*SENTRYCAM, "serve", "--config", str(config), "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert str(config) in result.stderr
+    assert "cameras.0.fps" in result.stderr
+    assert "500" in result.stderr
