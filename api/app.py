@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -21,7 +20,8 @@ ROUTERS = (health.router, cameras.router, whep.router)
 
 
 def web_dir() -> Path:
-    return Path(str(resources.files("web")))
+    """The dashboard's files: ``web/`` beside this package, in a checkout and in a wheel."""
+    return Path(__file__).resolve().parent.parent / "web"
 
 
 def create_app(services: Services) -> FastAPI:

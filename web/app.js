@@ -1,0 +1,213 @@
+// Sentrycam dashboard: camera grid, full view (#/camera/<id>), notice bar, polling.
+//
+// Public test/benchmark hook (kept up to date at all times):
+//   window.sentrycam = {
+//     latencies:   [ms, ...]            glass-to-glass measurements, last 10000, all cameras
+//     lastLatency: {cameraId: ms}       most recent measurement per camera
+//     frames:      {cameraId: count}    frames presented since page load
+//     state:       {cameraId: 'connecting'|'live'|'reconnecting'|'offline'|'idle'}
+//   }
+// Latency is measured while a tile's stats overlay is open, or always with ?measure=1
+// (which sets window.sentrycamLatency = true; tests may also set that flag directly).
+
+import { getJson, UnauthorizedError } from '/http.js';
+import { initMeasurementFromUrl } from '/latency.js';
+import { Tile } from '/tile.js';
+
+const POLL_MS = 10000; // camera list + snapshot refresh
+const POLL_RETRY_MS = 3000; // while the server is unreachable
+const DISMISSED_KEY = 'sentrycam.dismissedNotice';
+
+const metrics = { latencies: [], lastLatency: {}, frames: {}, state: {} };
+window.sentrycam = metrics;
+
+const tiles = new Map(); // camera id -> Tile, in server order
+const els = {};
+let serverReachable = true;
+let pollTimer = 0;
+let polling = false;
+let fullId = null; // camera currently in full view
+let openedFromGrid = false; // whether closing the full view can just go back in history
+
+function init() {
+  initMeasurementFromUrl();
+  for (const id of ['grid', 'notice', 'banner', 'empty', 'summary', 'version']) {
+    els[id] = document.getElementById(id);
+  }
+  els.notice.querySelector('.notice-close').addEventListener('click', dismissNotice);
+  window.addEventListener('hashchange', onHashChange);
+  document.addEventListener('visibilitychange', onVisibilityChange);
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && fullId) closeFullView();
+  });
+  // End every session when the page goes away; pageshow covers the back/forward cache.
+  window.addEventListener('pagehide', () => tiles.forEach((tile) => tile.pause()));
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) applyRoute();
+  });
+  loadVersion();
+  poll();
+}
+
+// ---- camera list ---------------------------------------------------------------------
+
+async function poll() {
+  if (polling) return;
+  polling = true;
+  clearTimeout(pollTimer);
+  try {
+    const data = await getJson('/api/cameras');
+    setServerReachable(true);
+    renderNotice(data.notice ?? null);
+    syncTiles(data.cameras ?? []);
+    renderSummary(data.cameras ?? []);
+  } catch (err) {
+    if (err instanceof UnauthorizedError) return; // redirecting to /login
+    setServerReachable(false);
+  } finally {
+    polling = false;
+  }
+  if (!document.hidden) {
+    tiles.forEach((tile) => {
+      if (!fullId || tile.id === fullId) tile.refreshPoster(); // only tiles on screen
+    });
+  }
+  pollTimer = setTimeout(poll, serverReachable ? POLL_MS : POLL_RETRY_MS);
+}
+
+/** Create, update, reorder and remove tiles to match the server's camera list. */
+function syncTiles(cameras) {
+  const seen = new Set();
+  cameras.forEach((camera, index) => {
+    seen.add(camera.id);
+    let tile = tiles.get(camera.id);
+    if (tile) {
+      tile.update(camera);
+    } else {
+      tile = new Tile(camera, metrics, { onOpen: openFullView, onClose: closeFullView, onUnmute });
+      tiles.set(camera.id, tile);
+    }
+    const slot = els.grid.children[index] ?? null;
+    if (slot !== tile.el) els.grid.insertBefore(tile.el, slot);
+  });
+  for (const [id, tile] of tiles) {
+    if (!seen.has(id)) {
+      tile.destroy();
+      tiles.delete(id);
+      delete metrics.frames[id];
+    }
+  }
+  els.empty.hidden = cameras.length > 0;
+  els.grid.dataset.count = String(cameras.length); // CSS picks the column count
+  applyRoute();
+}
+
+function renderSummary(cameras) {
+  const online = cameras.filter((camera) => camera.status === 'online').length;
+  els.summary.textContent = cameras.length ? `${online} of ${cameras.length} online` : '';
+}
+
+function setServerReachable(reachable) {
+  if (reachable === serverReachable) return;
+  serverReachable = reachable;
+  els.banner.hidden = reachable;
+  // The server is back (e.g. restarted): don't wait out the backoff.
+  if (reachable) tiles.forEach((tile) => tile.player.retryNow());
+}
+
+async function loadVersion() {
+  try {
+    const health = await getJson('/api/health');
+    els.version.textContent = health.version ? `Sentrycam ${health.version}` : 'Sentrycam';
+  } catch {
+    // Not important; poll() reports an unreachable server.
+  }
+}
+
+// ---- notice bar ----------------------------------------------------------------------
+
+function renderNotice(notice) {
+  const dismissed = readDismissed();
+  const show = Boolean(notice) && notice !== dismissed;
+  els.notice.hidden = !show;
+  if (show) els.notice.querySelector('.notice-text').textContent = notice;
+}
+
+function dismissNotice() {
+  const text = els.notice.querySelector('.notice-text').textContent;
+  els.notice.hidden = true;
+  try {
+    sessionStorage.setItem(DISMISSED_KEY, text); // same notice stays hidden this session
+  } catch {
+    // Storage may be unavailable (private mode); dismissal then lasts until the next poll.
+  }
+}
+
+function readDismissed() {
+  try {
+    return sessionStorage.getItem(DISMISSED_KEY);
+  } catch {
+    return null;
+  }
+}
+
+// ---- routing: grid vs full view ------------------------------------------------------
+
+/** The camera id in a URL's #/camera/<id> fragment, or null for the grid. */
+function routeId(url = location.href) {
+  const match = /#\/camera\/(.+)$/.exec(url);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+function onHashChange(event) {
+  // Came from the grid by tapping a tile or link: "close" can simply go back.
+  openedFromGrid = routeId(event.oldURL) === null && routeId() !== null;
+  applyRoute();
+}
+
+/** Make the page match the URL: which tile is full, and which tiles stream. */
+function applyRoute() {
+  const id = routeId();
+  const full = id && tiles.has(id) ? id : null; // unknown camera: show the grid
+  const changed = full !== fullId;
+  fullId = full;
+  document.body.classList.toggle('is-full-view', Boolean(full));
+  for (const [tileId, tile] of tiles) {
+    tile.setFull(tileId === full);
+    // The grid streams every camera; the full view streams only its camera.
+    const shouldPlay = !document.hidden && (full === null || tileId === full);
+    if (shouldPlay) tile.play();
+    else tile.pause();
+  }
+  if (changed && full) tiles.get(full).closeBtn.focus({ preventScroll: true });
+}
+
+function openFullView(id) {
+  location.hash = `#/camera/${encodeURIComponent(id)}`;
+}
+
+function closeFullView() {
+  if (openedFromGrid) {
+    openedFromGrid = false;
+    history.back();
+  } else {
+    location.hash = '#/';
+  }
+}
+
+function onVisibilityChange() {
+  // Hidden tabs get no frames (the stall detector would fire) and mobile browsers freeze
+  // them anyway: end the sessions, free the viewer slots, and reconnect when visible.
+  applyRoute();
+  if (!document.hidden) poll();
+}
+
+/** Only one camera plays sound at a time. */
+function onUnmute(unmuted) {
+  tiles.forEach((tile) => {
+    if (tile !== unmuted) tile.video.muted = true;
+  });
+}
+
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+else init();

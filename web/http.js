@@ -1,0 +1,74 @@
+// Same-origin HTTP helpers. Every request to the server goes through apiFetch(),
+// so authentication handling (redirect to /login on 401) lives in exactly one place.
+
+const LOGIN_PATH = '/login';
+
+let redirecting = false;
+
+/** Thrown after a 401: the page is already navigating to the login page. */
+export class UnauthorizedError extends Error {
+  constructor() {
+    super('Not signed in');
+    this.name = 'UnauthorizedError';
+  }
+}
+
+/** An HTTP error response, with the server's `detail` text and Retry-After (ms). */
+export class HttpError extends Error {
+  constructor(status, detail, retryAfterMs = 0) {
+    super(detail || `HTTP ${status}`);
+    this.name = 'HttpError';
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Send the browser to the login page, remembering where to come back to. */
+export function redirectToLogin() {
+  if (redirecting) return;
+  redirecting = true;
+  const next = location.pathname + location.search + location.hash;
+  location.assign(`${LOGIN_PATH}?next=${encodeURIComponent(next)}`);
+}
+
+/**
+ * fetch() restricted to the page's origin, sending cookies.
+ * Rejects with UnauthorizedError (after starting the redirect) when the server says 401.
+ */
+export async function apiFetch(url, options = {}) {
+  const res = await fetch(url, { ...options, mode: 'same-origin', credentials: 'same-origin' });
+  if (res.status === 401) {
+    redirectToLogin();
+    throw new UnauthorizedError();
+  }
+  return res;
+}
+
+/** GET a JSON document; non-2xx responses become HttpError. */
+export async function getJson(url) {
+  const res = await apiFetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  if (!res.ok) throw await httpError(res);
+  return res.json();
+}
+
+/** Build an HttpError from a response whose body is (usually) `{"detail": ...}`. */
+export async function httpError(res) {
+  let detail = '';
+  try {
+    const body = await res.json();
+    detail = typeof body.detail === 'string' ? body.detail : JSON.stringify(body.detail ?? body);
+  } catch {
+    detail = res.statusText;
+  }
+  return new HttpError(res.status, detail, retryAfterMs(res));
+}
+
+/** Retry-After header (delta-seconds or HTTP date) in milliseconds, 0 if absent. */
+export function retryAfterMs(res) {
+  const value = res.headers.get('Retry-After');
+  if (!value) return 0;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? 0 : Math.max(0, date - Date.now());
+}
