@@ -44,3 +44,15 @@ class CameraList(BaseModel):
     cameras: list[CameraOut]
     config_source: Literal["file", "autodetect-v4l2", "autodetect-demo"]
     notice: str | None = Field(description="Something the user should know about the setup.")
+
+
+class IceServerOut(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class WebRTCSettings(BaseModel):
+    ice_servers: list[IceServerOut] = Field(
+        description="Pass as RTCConfiguration.iceServers; empty unless configured."
+    )

@@ -213,11 +213,25 @@ class DemoSource:
                 sample += samples_per_frame
 
 
+SYSTEM_ALSA_CONFIG = "/usr/share/alsa/alsa.conf"
+
+
+def use_system_alsa_config() -> None:
+    """Point PyAV's bundled alsa-lib at the system's ALSA configuration.
+
+    The wheel's alsa-lib looks for alsa.conf under its build prefix, which does not exist on
+    the target machine; without it no PCM name (not even ``hw:1,0``) resolves.
+    """
+    if "ALSA_CONFIG_PATH" not in os.environ and os.path.exists(SYSTEM_ALSA_CONFIG):
+        os.environ["ALSA_CONFIG_PATH"] = SYSTEM_ALSA_CONFIG
+
+
 class MicSource:
     """An ALSA capture device as the camera's audio."""
 
     def __init__(self, device: str) -> None:
         self._device = device
+        use_system_alsa_config()
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
         container = av.open(

@@ -6,6 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -71,5 +72,10 @@ async def test_file_camera_with_its_audio(start_server, tmp_path, encoder):
         camera = (await server.client.get("/api/cameras/clip")).json()
         assert camera["status"] == "online"
         assert camera["encoder"] == encoder
+        # Snapshots work for passthrough too (decoded on demand, starting at a keyframe).
+        snapshot = await server.client.get("/api/cameras/clip/snapshot.jpg")
+        assert snapshot.status_code == 200
+        image = cv2.imdecode(np.frombuffer(snapshot.content, np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert image.shape == (180, 320)
     finally:
         await hang_up(server.client, viewer)

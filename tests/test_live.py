@@ -127,3 +127,31 @@ async def test_health_and_camera_list(start_server):
     assert camera["links"]["whep"] == "/api/cameras/demo/whep"
     assert (camera["width"], camera["height"]) == (640, 360)
     assert camera["audio"] is True
+
+
+async def test_alsa_microphone_is_the_cameras_audio(start_server):
+    # ALSA's "null" PCM is a real capture device as far as alsa-lib is concerned.
+    server = await start_server(demo_config(audio="null"))
+    await server.wait_online("demo")
+    viewer = await connect(server.client, "demo")
+    try:
+        await viewer.next_video_frame()
+        frame = await viewer.next_audio_frame()
+        assert frame.sample_rate == 48000
+        assert server.camera("demo").audio.stats.packets > 0
+    finally:
+        await hang_up(server.client, viewer)
+
+
+async def test_browser_gets_configured_ice_servers(start_server):
+    config = demo_config()
+    config["webrtc"]["ice_servers"] = [
+        {"urls": ["turn:127.0.0.1:3478"], "username": "u", "credential": "c"}
+    ]
+    server = await start_server(config)
+    body = (await server.client.get("/api/webrtc")).json()
+    assert body == {
+        "ice_servers": [{"urls": ["turn:127.0.0.1:3478"], "username": "u", "credential": "c"}]
+    }
+    default = await start_server(demo_config())
+    assert (await default.client.get("/api/webrtc")).json() == {"ice_servers": []}

@@ -5,7 +5,7 @@
 // retrying), 'offline' (the server refused: camera offline / viewer cap / unknown camera),
 // 'idle' (stopped on purpose: another camera is in full view, or the page is hidden).
 
-import { WhepSession } from '/whep.js';
+import { WhepSession, rtcConfiguration } from '/whep.js';
 import { HttpError, UnauthorizedError } from '/http.js';
 import { readVideoStats } from '/stats.js';
 
@@ -111,10 +111,12 @@ export class CameraPlayer {
       // Keep showing 'offline' while re-asking a camera that refused, rather than flicker.
       this.#setState(this.state === 'offline' ? 'offline' : 'reconnecting', this.#reason);
     }
-    const session = new WhepSession(this.#whepUrl);
-    this.#session = session;
-    session.pc.addEventListener('connectionstatechange', () => this.#onConnectionState(gen));
+    let session;
     try {
+      session = new WhepSession(this.#whepUrl, await rtcConfiguration());
+      if (gen !== this.#gen) return;
+      this.#session = session;
+      session.pc.addEventListener('connectionstatechange', () => this.#onConnectionState(gen));
       const stream = await session.start();
       if (gen !== this.#gen) return;
       this.#video.srcObject = stream;

@@ -2,10 +2,27 @@
 // The Sentrycam server does not do trickle ICE: we gather every candidate first (or give up
 // waiting after ICE_GATHER_TIMEOUT_MS) and send one complete offer.
 
-import { apiFetch, httpError } from '/http.js';
+import { apiFetch, getJson, httpError } from '/http.js';
 
 const ICE_GATHER_TIMEOUT_MS = 2000;
 const DELETE_GRACE_MS = 1000; // how long close() lets DELETE go first before closing the pc
+
+let configPromise = null;
+
+/**
+ * The RTCConfiguration the server asks for (its configured STUN/TURN servers; none by
+ * default, so nothing leaves the LAN). Fetched once; a failed fetch is retried next time.
+ */
+export function rtcConfiguration() {
+  configPromise ??= getJson('/api/webrtc').then(
+    (body) => ({ iceServers: body.ice_servers ?? [] }),
+    (err) => {
+      configPromise = null;
+      throw err;
+    },
+  );
+  return configPromise;
+}
 
 /** One viewing session: an RTCPeerConnection plus the server-side session resource. */
 export class WhepSession {

@@ -15,7 +15,7 @@ from camera.webrtc import MAX_OFFER_BYTES
 
 from ..deps import CameraDep, ServicesDep
 from ..errors import NotFound, PayloadTooLarge, UnsupportedMediaType
-from ..schemas import Problem
+from ..schemas import IceServerOut, Problem, WebRTCSettings
 
 router = APIRouter(tags=["webrtc"])
 
@@ -35,6 +35,15 @@ async def _read_offer(request: Request, content_type: str | None) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadOffer("the offer is not UTF-8 text") from None
+
+
+@router.get("/api/webrtc", response_model=WebRTCSettings)
+async def webrtc_settings(services: ServicesDep) -> WebRTCSettings:
+    """What a browser needs before it makes its offer: the configured STUN/TURN servers."""
+    servers = services.config.settings.webrtc.ice_servers
+    return WebRTCSettings(
+        ice_servers=[IceServerOut.model_validate(s.model_dump()) for s in servers]
+    )
 
 
 @router.post(
