@@ -22,7 +22,7 @@ from aiortc import (
     RTCRtpSender,
     RTCSessionDescription,
 )
-from aiortc.exceptions import InvalidAccessError, InvalidStateError
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.sdp import SessionDescription
 
 from .camera import Camera
@@ -75,6 +75,9 @@ def validate_offer(sdp: str) -> SessionDescription:
         parsed = SessionDescription.parse(sdp)
     except Exception as error:
         raise BadOffer(f"malformed SDP: {str(error) or type(error).__name__}") from None
+    kinds = [m.kind for m in parsed.media]
+    if kinds.count("video") > 1 or kinds.count("audio") > 1:
+        raise BadOffer("the offer may have at most one video and one audio section")
     receiving = [m for m in parsed.media if m.direction in (None, "recvonly", "sendrecv")]
     if not any(m.kind in ("video", "audio") for m in receiving):
         raise BadOffer("the offer has no audio or video section that can receive")
@@ -128,7 +131,18 @@ class WebRTCService:
             self._add_tracks(session, camera, {m.kind for m in parsed.media})
             await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
             await pc.setLocalDescription(await pc.createAnswer())
-        except (InvalidAccessError, InvalidStateError, ValueError, AssertionError) as error:
+        except (
+            InvalidAccessError,
+            InvalidStateError,
+            OperationError,
+            ValueError,
+            # aiortc reports some inconsistent offers only by tripping over them:
+            AssertionError,
+            AttributeError,
+            KeyError,
+            IndexError,
+            TypeError,
+        ) as error:
             await self.close(session.id)
             raise BadOffer(f"cannot answer this offer: {error or type(error).__name__}") from None
         except BaseException:
@@ -202,7 +216,7 @@ class WebRTCService:
             return False
         for track in session.tracks:
             track.stop()
-        await session.pc.close()
+        await _close_peer(session.pc)
         return True
 
     async def close_camera(self, camera_id: str) -> None:
@@ -216,6 +230,19 @@ class WebRTCService:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def _close_peer(pc: RTCPeerConnection) -> None:
+    try:
+        await pc.close()
+    except AttributeError:
+        # aiortc cannot close a peer whose offer failed before every transceiver got a
+        # transport (found by tests/test_sdp_fuzz.py); stop the transports that exist.
+        for transceiver in pc.getTransceivers():
+            transport = transceiver.receiver.transport
+            if transport is not None:
+                await transport.stop()
+                await transport.transport.stop()
 
 
 def _forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
