@@ -9,9 +9,9 @@ Unix time in milliseconds modulo 2**40 at the moment the frame was made.
 from __future__ import annotations
 
 import math
+import time
 
 import av
-import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -59,11 +59,15 @@ class DemoScene:
 
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
-        ys, xs = np.mgrid[0:height, 0:width]
+        ys, xs = np.ogrid[0:height, 0:width]
         self._luma = (60 + 60 * xs / width + 40 * ys / height).astype(np.uint8)
-        cy, cx = np.mgrid[0 : height // 2, 0 : width // 2]
-        self._u = (128 + 30 * np.sin(cx / 40.0)).astype(np.uint8)
-        self._v = (128 + 30 * np.cos(cy / 30.0)).astype(np.uint8)
+        cy, cx = np.ogrid[0 : height // 2, 0 : width // 2]
+        self._u = np.broadcast_to(128 + 30 * np.sin(cx / 40.0), (height // 2, width // 2)).astype(
+            np.uint8
+        )
+        self._v = np.broadcast_to(128 + 30 * np.cos(cy / 30.0), (height // 2, width // 2)).astype(
+            np.uint8
+        )
         self._box = max(16, height // 5) // 2 * 2
 
     def _object_position(self, t: float) -> tuple[int, int]:
@@ -92,14 +96,45 @@ class DemoScene:
         return av.VideoFrame.from_ndarray(buffer, format="yuv420p")
 
     def _draw_clock(self, luma: Plane, wall_time: float) -> None:
-        import time
-
         text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall_time))
         text += f".{int(wall_time * 1000) % 1000:03d}"
-        scale = self.height / 720
-        origin = (int(20 * scale), self.height - int(24 * scale))
-        cv2.putText(luma, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 1.2 * scale, 16, int(6 * scale))
-        cv2.putText(luma, text, origin, cv2.FONT_HERSHEY_SIMPLEX, 1.2 * scale, 235, int(2 * scale))
+        scale = max(1, self.height // 180)
+        draw_text(luma, text, x=8 * scale, y=self.height - 12 * scale, scale=scale)
+
+
+# A 5x7 bitmap font for the clock (no OpenCV needed on the live path): one string per row.
+_GLYPHS = {
+    "0": ("01110", "10001", "10011", "10101", "11001", "10001", "01110"),
+    "1": ("00100", "01100", "00100", "00100", "00100", "00100", "01110"),
+    "2": ("01110", "10001", "00001", "00010", "00100", "01000", "11111"),
+    "3": ("11111", "00010", "00100", "00010", "00001", "10001", "01110"),
+    "4": ("00010", "00110", "01010", "10010", "11111", "00010", "00010"),
+    "5": ("11111", "10000", "11110", "00001", "00001", "10001", "01110"),
+    "6": ("00110", "01000", "10000", "11110", "10001", "10001", "01110"),
+    "7": ("11111", "00001", "00010", "00100", "01000", "01000", "01000"),
+    "8": ("01110", "10001", "10001", "01110", "10001", "10001", "01110"),
+    "9": ("01110", "10001", "10001", "01111", "00001", "00010", "01100"),
+    "-": ("00000", "00000", "00000", "11111", "00000", "00000", "00000"),
+    ":": ("00000", "01100", "01100", "00000", "01100", "01100", "00000"),
+    ".": ("00000", "00000", "00000", "00000", "00000", "01100", "01100"),
+    " ": ("00000",) * 7,
+}
+_MASKS = {
+    char: np.array([[c == "1" for c in row] for row in rows], dtype=bool)
+    for char, rows in _GLYPHS.items()
+}
+
+
+def draw_text(luma: Plane, text: str, x: int, y: int, scale: int) -> None:
+    """White text with a black outline box, bottom-left corner at (x, y), 6*scale px apart."""
+    height, width = 7 * scale, 6 * scale * len(text)
+    top = max(0, y - height)
+    luma[max(0, top - scale) : y + scale, max(0, x - scale) : x + width] = BLACK
+    for i, char in enumerate(text):
+        mask = np.kron(_MASKS.get(char, _MASKS[" "]), np.ones((scale, scale), dtype=bool))
+        left = x + i * 6 * scale
+        region = luma[top : top + height, left : left + 5 * scale]
+        region[mask[: region.shape[0], : region.shape[1]]] = WHITE
 
 
 def tone(start_sample: int, samples: int, rate: int = 48000) -> av.AudioFrame:

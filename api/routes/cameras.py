@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+from fractions import Fraction
 
 import av
-import cv2
 from fastapi import APIRouter, Query, Response
 
 from camera.camera import Camera
@@ -57,14 +57,19 @@ async def get_camera(camera: CameraDep, services: ServicesDep) -> CameraOut:
 
 
 def _jpeg(frame: av.VideoFrame, width: int | None, quality: int) -> bytes:
+    """JPEG through FFmpeg's mjpeg encoder (keeps OpenCV off the live-view path)."""
+    out_w, out_h = frame.width, frame.height
     if width is not None and width < frame.width:
-        height = max(2, round(frame.height * width / frame.width / 2) * 2)
-        frame = frame.reformat(width=width, height=height)
-    image = frame.to_ndarray(format="bgr24")
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:  # pragma: no cover - OpenCV always encodes a valid BGR array
-        raise RuntimeError("JPEG encoding failed")
-    return bytes(data)
+        out_w, out_h = width // 2 * 2, max(2, round(frame.height * width / frame.width / 2) * 2)
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height = out_w, out_h
+    encoder.pix_fmt = "yuvj420p"
+    encoder.time_base = Fraction(1, 1)
+    # FFmpeg's quantiser runs 2 (best) .. 31 (worst); map the familiar 10..95 onto it.
+    encoder.qmin = encoder.qmax = round(2 + (95 - quality) * 29 / 85)
+    encoder.open()
+    image = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
+    return b"".join(bytes(packet) for packet in encoder.encode(image))
 
 
 @router.get(
