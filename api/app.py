@@ -4,24 +4,28 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from camera import __version__
 
 from .errors import install_error_handlers
-from .routes import cameras, health, whep
-from .security import authorize
+from .headers import SecurityHeaders
+from .routes import audit, auth, cameras, health, live, pages, tokens, users, whep
+from .security import authorize, authorize_websocket
 from .services import Services
 
-ROUTERS = (health.router, cameras.router, whep.router)
-
-
-def web_dir() -> Path:
-    """The dashboard's files: ``web/`` beside this package, in a checkout and in a wheel."""
-    return Path(__file__).resolve().parent.parent / "web"
+HTTP_ROUTERS = (
+    health.router,
+    auth.router,
+    cameras.router,
+    whep.router,
+    users.router,
+    tokens.router,
+    audit.router,
+    pages.router,  # last: its /{asset} route would shadow nothing, but keep it at the end
+)
+WEBSOCKET_ROUTERS = (live.router,)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -41,8 +45,10 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for router in ROUTERS:
-        # Every router goes through the access-control dependency (api.security).
+    # Deny by default: every router goes through access control (api.security).
+    for router in HTTP_ROUTERS:
         app.include_router(router, dependencies=[Depends(authorize)])
-    app.mount("/", StaticFiles(directory=web_dir(), html=True), name="web")
+    for router in WEBSOCKET_ROUTERS:
+        app.include_router(router, dependencies=[Depends(authorize_websocket)])
+    app.add_middleware(SecurityHeaders)
     return app

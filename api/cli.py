@@ -35,25 +35,31 @@ def default_config() -> Path | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sentrycam", description="Home security cameras.")
-    parser.add_argument("--log-level", default=os.environ.get("SENTRYCAM_LOG_LEVEL", "info"))
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the camera service and web dashboard")
-    serve.add_argument(
+    from . import cli_accounts
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
         "--config",
         type=Path,
         default=default_config(),
         help="YAML config file (env SENTRYCAM_CONFIG, else /etc/sentrycam/config.yaml if "
         "present); without one, webcams are detected, or the demo camera is shown",
     )
-    serve.add_argument(
+    common.add_argument(
         "--data-dir",
         type=Path,
         default=default_data_dir(),
         help="where data lives (env SENTRYCAM_DATA_DIR; default ~/.local/share/sentrycam)",
     )
+    parser = argparse.ArgumentParser(prog="sentrycam", description="Home security cameras.")
+    parser.add_argument("--log-level", default=os.environ.get("SENTRYCAM_LOG_LEVEL", "info"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve", parents=[common], help="run the camera service and web dashboard"
+    )
     serve.add_argument("--host", help="listen address (overrides server.host)")
     serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
+    cli_accounts.add_parsers(commands, common)
     return parser
 
 
@@ -74,6 +80,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from .app import create_app
     from .services import Services
+    from .tls import certificate_files
 
     try:
         loaded = load_config(args.config)
@@ -88,10 +95,21 @@ def serve(args: argparse.Namespace) -> int:
         )
     host = args.host or loaded.settings.server.host
     port = args.port or loaded.settings.server.port
+    tls = certificate_files(loaded.settings.server.tls, args.data_dir)
     app = create_app(Services(loaded, args.data_dir))
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,  # URLs never reach the log (no secrets in query strings either)
+        ws_max_size=64 * 1024,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
+    )
     server = uvicorn.Server(config)
-    logger.info("dashboard on http://%s:%d/ (data in %s)", host, port, args.data_dir)
+    scheme = "https" if tls else "http"
+    logger.info("dashboard on %s://%s:%d/ (data in %s)", scheme, host, port, args.data_dir)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
     # handler that was there before it; make that one a no-op so a clean stop exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -106,7 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     if args.command == "serve":
         return serve(args)
-    return 2  # pragma: no cover - argparse enforces a command
+    from . import cli_accounts
+
+    try:
+        return cli_accounts.run(args)
+    except ConfigError as error:
+        print(f"sentrycam: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from camera.camera import Camera
-from camera.errors import UnknownCamera
 
-from .security import Principal, authorize
+from .accounts import Principal
+from .errors import Forbidden, Unauthorized
+from .security import authorize, require_admin
 from .services import Services
 
 
@@ -19,7 +20,21 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-PrincipalDep = Annotated[Principal, Depends(authorize)]
+MaybePrincipal = Annotated[Principal | None, Depends(authorize)]
+
+
+def current_user(principal: MaybePrincipal) -> Principal:
+    if principal is None:
+        raise Unauthorized("log in first")
+    return principal
+
+
+def current_admin(principal: MaybePrincipal) -> Principal:
+    return require_admin(principal)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_user)]
+AdminDep = Annotated[Principal, Depends(current_admin)]
 
 CameraId = Annotated[
     str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Camera id from the config.")
@@ -27,10 +42,10 @@ CameraId = Annotated[
 
 
 def get_camera(camera_id: CameraId, services: ServicesDep, principal: PrincipalDep) -> Camera:
-    # A camera the principal may not see is reported exactly like one that does not exist.
+    camera = services.cameras.get(camera_id)  # 404 for unknown ids
     if not principal.can_see(camera_id):
-        raise UnknownCamera(f"no camera with id {camera_id!r}")
-    return services.cameras.get(camera_id)
+        raise Forbidden(f"you may not see camera {camera_id!r}")
+    return camera
 
 
 CameraDep = Annotated[Camera, Depends(get_camera)]

@@ -2,37 +2,103 @@
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from camera.errors import BadOffer, CameraOffline, UnknownCamera, ViewerLimitReached
 from camera.redact import redact
 
+from .accounts import LastAdmin, NoSuchToken, NoSuchUser, UserExists
+from .passwords import WeakPassword
 
-class UnsupportedMediaType(Exception):
-    pass
-
-
-class PayloadTooLarge(Exception):
-    pass
+logger = logging.getLogger(__name__)
 
 
-class NotFound(LookupError):
-    pass
+class HTTPProblem(Exception):
+    """An error with a status of its own."""
+
+    status = 400
+
+    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Unauthorized(HTTPProblem):
+    status = 401
+
+
+class Forbidden(HTTPProblem):
+    status = 403
+
+
+class NotFound(HTTPProblem):
+    status = 404
+
+
+class Conflict(HTTPProblem):
+    status = 409
+
+
+class PayloadTooLarge(HTTPProblem):
+    status = 413
+
+
+class UnsupportedMediaType(HTTPProblem):
+    status = 415
+
+
+class TooManyRequests(HTTPProblem):
+    status = 429
 
 
 STATUS: list[tuple[type[Exception], int, dict[str, str]]] = [
     (UnknownCamera, 404, {}),
-    (NotFound, 404, {}),
+    (NoSuchUser, 404, {}),
+    (NoSuchToken, 404, {}),
     (BadOffer, 400, {}),
-    (UnsupportedMediaType, 415, {}),
-    (PayloadTooLarge, 413, {}),
+    (WeakPassword, 400, {}),
+    (UserExists, 409, {}),
+    (LastAdmin, 409, {}),
     (ViewerLimitReached, 503, {"Retry-After": "10"}),
     (CameraOffline, 503, {"Retry-After": "5"}),
 ]
 
 
+def _json(detail: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": redact(detail)}, status_code=status, headers=headers)
+
+
+def _wants_html(request: Request) -> bool:
+    return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
+
+async def problem_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPProblem)
+    if isinstance(exc, Unauthorized) and _wants_html(request):
+        # A browser opening a page: send it to the login page, coming back here after.
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="sentrycam"'
+    return _json(str(exc), exc.status, headers)
+
+
+async def unexpected_handler(request: Request, exc: Exception) -> Response:
+    # Never a traceback or a secret in an answer; the log has the details (redacted).
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _json("internal error; see the server log", 500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(HTTPProblem, problem_handler)
+    app.add_exception_handler(Exception, unexpected_handler)
     for exc_type, status, headers in STATUS:
 
         async def handler(
@@ -41,6 +107,6 @@ def install_error_handlers(app: FastAPI) -> None:
             status: int = status,
             headers: dict[str, str] = headers,
         ) -> JSONResponse:
-            return JSONResponse({"detail": redact(str(exc))}, status_code=status, headers=headers)
+            return _json(str(exc), status, headers)
 
         app.add_exception_handler(exc_type, handler)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from .accounts import NAME_PATTERN
 
 
 class Problem(BaseModel):
@@ -56,3 +59,107 @@ class WebRTCSettings(BaseModel):
     ice_servers: list[IceServerOut] = Field(
         description="Pass as RTCConfiguration.iceServers; empty unless configured."
     )
+
+
+# ----- accounts ------------------------------------------------------------------------------
+
+UserName = Annotated[str, Field(pattern=NAME_PATTERN, description="Letters, digits, . _ @ -")]
+Password = Annotated[str, Field(min_length=1, max_length=256)]
+CameraIds = Annotated[
+    list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]] | None,
+    Field(description="Cameras a viewer may see; null = all. Ignored for admins."),
+]
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Password
+
+
+class SetupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Annotated[str, Field(min_length=1, max_length=32, description="Printed at start-up.")]
+    username: UserName
+    password: Password
+
+
+class SetupState(BaseModel):
+    needed: bool = Field(description="True until the first admin exists.")
+
+
+class Me(BaseModel):
+    name: str
+    role: Literal["admin", "viewer"]
+    cameras: list[str] | None
+    via: Literal["session", "token", "cli"]
+    csrf_token: str | None = Field(
+        description="Send as X-CSRF-Token on state-changing requests from clients that "
+        "omit the Origin header."
+    )
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: Password
+    new_password: Password
+
+
+class PasswordSetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: Password
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: UserName
+    password: Password
+    role: Literal["admin", "viewer"] = "viewer"
+    cameras: CameraIds = None
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["admin", "viewer"] | None = None
+    cameras: CameraIds = None
+
+
+class UserOut(BaseModel):
+    name: str
+    role: Literal["admin", "viewer"]
+    cameras: list[str] | None
+    created_at: datetime
+    password_changed_at: datetime
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    user: UserName | None = Field(None, description="Admins may create tokens for others.")
+    expires_days: float | None = Field(None, gt=0, le=3650, description="null: never expires.")
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    user: str
+    prefix: str = Field(description="The token's first characters, to tell tokens apart.")
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="Shown once; only a hash is stored.")
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    client: str
+    ok: bool
+    detail: str

@@ -3,29 +3,78 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from camera.config import Settings
 from camera.manager import CameraManager, LoadedConfig
 from camera.webrtc import WebRTCService
+
+from .accounts import Accounts
+from .db import Database, database_url
+from .live import LiveChannel
+from .throttle import LoginThrottle
+
+logger = logging.getLogger("sentrycam")
+
+SETUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a console
+
+
+def new_setup_code() -> str:
+    raw = "".join(secrets.choice(SETUP_ALPHABET) for _ in range(12))
+    return "-".join(raw[i : i + 4] for i in range(0, 12, 4))
 
 
 @dataclass
 class Services:
     config: LoadedConfig
     data_dir: Path
+    settings: Settings = field(init=False)
     cameras: CameraManager = field(init=False)
     webrtc: WebRTCService = field(init=False)
+    db: Database = field(init=False)
+    accounts: Accounts = field(init=False)
+    throttle: LoginThrottle = field(init=False)
+    live: LiveChannel = field(init=False)
+    setup_code: str | None = None
 
     def __post_init__(self) -> None:
-        self.cameras = CameraManager(self.config.settings)
-        self.webrtc = WebRTCService(self.config.settings.webrtc)
+        self.settings = self.config.settings
+        security = self.settings.security
+        self.cameras = CameraManager(self.settings)
+        self.webrtc = WebRTCService(self.settings.webrtc)
+        self.db = Database(database_url(self.settings.database.url, self.data_dir))
+        self.accounts = Accounts(
+            security.min_password_length, security.session_days, security.session_idle_days
+        )
+        self.throttle = LoginThrottle(security.login_throttle)
+        self.live = LiveChannel()
 
     async def start(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        await asyncio.to_thread(self.db.migrate)
+        await self.db.run(self.accounts.prune_sessions)
+        if await self.db.run(self.accounts.user_count) == 0:
+            self.setup_code = new_setup_code()
+            logger.warning(
+                "No users yet. Open the dashboard and create the first admin with the setup "
+                "code %s (or run: sentrycam user add NAME --role admin)",
+                self.setup_code,
+            )
         self.cameras.start(asyncio.get_running_loop())
+        self.cameras.on_status(self.live.camera_status)
 
     async def stop(self) -> None:
         # Viewers first (they hold subscriptions), then the sources and encoders.
+        await self.live.close_all()
         await self.webrtc.close_all()
         await self.cameras.stop()
+        self.db.close()
+
+    async def end_sessions(self, session_hashes: list[str], user_id: int | None = None) -> None:
+        """Revocation reaches live connections too, not only future requests."""
+        await self.live.close_sessions(set(session_hashes), user_id)
+        if user_id is not None:
+            await self.webrtc.close_user(user_id)

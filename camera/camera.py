@@ -15,6 +15,7 @@ import asyncio
 import collections
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,6 +90,7 @@ class Camera:
         self._copy_decoding = False
         self._bsf: tuple[object, BitStreamFilterContext] | None = None
         self._frame_waiters: list[asyncio.Future[None]] = []
+        self.status_listeners: list[Callable[[Camera], None]] = []
         self._readers = self._make_readers()
 
     # ----- life cycle -------------------------------------------------------------------
@@ -136,12 +138,16 @@ class Camera:
 
     def _set_status(self, online: bool, error: str | None) -> None:
         status: Status = "online" if online else "offline"
-        if status != self.status:
+        changed = status != self.status
+        if changed:
             self.logger.info("camera %s is %s%s", self.id, status, f": {error}" if error else "")
         self.status = status
         self.error = error
         if not online:
             self.video.reset()
+        if changed:
+            for listener in self.status_listeners:
+                listener(self)
 
     def info(self) -> CameraInfo:
         now = time.monotonic()

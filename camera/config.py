@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
@@ -99,9 +106,81 @@ class CameraConfig(_Model):
         return value
 
 
+class TLSConfig(_Model):
+    cert: Path | None = Field(None, description="PEM certificate chain file.")
+    key: Path | None = Field(None, description="PEM private key file.")
+    self_signed: bool = Field(
+        False,
+        description="Generate a self-signed certificate in the data dir on first start "
+        "(ignored when cert and key are set).",
+    )
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> TLSConfig:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("set both cert and key, or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert is not None or self.self_signed
+
+
 class ServerConfig(_Model):
     host: str = Field("0.0.0.0", description="Address to listen on.")
     port: int = Field(8080, ge=1, le=65535)
+    tls: TLSConfig = Field(default_factory=TLSConfig)
+
+
+class DatabaseConfig(_Model):
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://user:pw@host/db; "
+        "default: SQLite file sentrycam.db in the data dir.",
+    )
+
+
+class ThrottleConfig(_Model):
+    slow_after: int = Field(3, ge=1, le=100, description="Failures before logins slow down.")
+    lock_after: int = Field(10, ge=2, le=1000, description="Failures before a lock.")
+    window_minutes: float = Field(15, gt=0, le=1440, description="Failures counted over this.")
+    lock_minutes: float = Field(15, gt=0, le=1440, description="How long a lock lasts.")
+
+
+class SecurityConfig(_Model):
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra origins (scheme://host[:port]) allowed to make cookie-authenticated "
+        "requests and WebSocket connections, besides the server's own.",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For/-Proto/-Host "
+        "headers are believed.",
+    )
+    session_days: float = Field(30, gt=0, le=365, description="Browser sessions last this long.")
+    session_idle_days: float = Field(
+        7, gt=0, le=365, description="A session unused for this long ends."
+    )
+    min_password_length: int = Field(10, ge=8, le=128)
+    login_throttle: ThrottleConfig = Field(default_factory=ThrottleConfig)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://host:port")
+        return [origin.lower() for origin in value]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
+        return value
 
 
 class IceServer(_Model):
@@ -138,6 +217,8 @@ class Settings(_Model):
     """The whole config file."""
 
     server: ServerConfig = Field(default_factory=ServerConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
     webrtc: WebRTCConfig = Field(default_factory=WebRTCConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
 

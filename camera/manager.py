@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -58,6 +59,11 @@ class CameraManager:
             camera = Camera(config, loop)
             self._cameras[config.id] = camera
             camera.start()
+
+    def on_status(self, listener: Callable[[Camera], None]) -> None:
+        """Call ``listener(camera)`` on the event loop whenever a camera goes on or offline."""
+        for camera in self._cameras.values():
+            camera.status_listeners.append(listener)
 
     async def stop(self) -> None:
         await asyncio.gather(*(camera.stop() for camera in self._cameras.values()))

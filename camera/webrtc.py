@@ -60,6 +60,7 @@ class ViewerSession:
     camera_id: str
     pc: RTCPeerConnection
     tracks: list[PacketTrack]
+    owner: int | None = None  # the user watching, so revoking them hangs up too
     answer_sdp: str = ""
     created: float = field(default_factory=time.monotonic)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -116,7 +117,9 @@ class WebRTCService:
         # An empty list (never None): aiortc would otherwise fall back to a public STUN.
         return RTCConfiguration(iceServers=servers)
 
-    async def answer(self, camera: Camera, offer_sdp: str, max_viewers: int) -> ViewerSession:
+    async def answer(
+        self, camera: Camera, offer_sdp: str, max_viewers: int, owner: int | None = None
+    ) -> ViewerSession:
         parsed = validate_offer(offer_sdp)
         if self.viewers(camera.id) >= max_viewers:
             raise ViewerLimitReached(
@@ -125,7 +128,7 @@ class WebRTCService:
         if camera.status == "offline":
             raise CameraOffline(f"camera {camera.id} is offline: {camera.error}")
         pc = RTCPeerConnection(self._rtc_configuration())
-        session = ViewerSession(secrets.token_urlsafe(16), camera.id, pc, [])
+        session = ViewerSession(secrets.token_urlsafe(16), camera.id, pc, [], owner)
         self._sessions[session.id] = session
         try:
             self._add_tracks(session, camera, {m.kind for m in parsed.media})
@@ -221,6 +224,10 @@ class WebRTCService:
 
     async def close_camera(self, camera_id: str) -> None:
         ids = [s.id for s in self._sessions.values() if s.camera_id == camera_id]
+        await asyncio.gather(*(self.close(i) for i in ids))
+
+    async def close_user(self, user_id: int) -> None:
+        ids = [s.id for s in self._sessions.values() if s.owner == user_id]
         await asyncio.gather(*(self.close(i) for i in ids))
 
     async def close_all(self) -> None:

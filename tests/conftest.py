@@ -41,11 +41,15 @@ async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: 
         await asyncio.sleep(0.02)
 
 
+PASSWORD = "correct-horse-battery-9"
+
+
 class RunningServer:
     def __init__(self, services: Services, base_url: str, client: httpx.AsyncClient) -> None:
         self.services = services
         self.base_url = base_url
-        self.client = client
+        self.client = client  # authenticated as the admin "admin" with an API token
+        self._clients: list[httpx.AsyncClient] = []
 
     def camera(self, camera_id: str) -> Any:
         return self.services.cameras.get(camera_id)
@@ -53,6 +57,44 @@ class RunningServer:
     async def wait_online(self, camera_id: str, timeout: float = 20.0) -> None:
         camera = self.camera(camera_id)
         await wait_until(lambda: camera.status == "online", timeout, f"{camera_id} online")
+
+    async def add_user(
+        self, name: str, role: str = "viewer", cameras: list[str] | None = None
+    ) -> None:
+        accounts = self.services.accounts
+        await self.services.db.run(
+            lambda db: accounts.create_user(db, name, PASSWORD, role, cameras)  # type: ignore[arg-type]
+        )
+
+    async def token_for(self, name: str) -> str:
+        accounts = self.services.accounts
+
+        def create(db: Any) -> str:
+            return accounts.create_token(db, accounts.get_user(db, name), "test", None)[0]
+
+        return str(await self.services.db.run(create))
+
+    def anonymous(self, **kwargs: Any) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(base_url=self.base_url, timeout=15, **kwargs)
+        self._clients.append(client)
+        return client
+
+    async def client_for(self, name: str) -> httpx.AsyncClient:
+        token = await self.token_for(name)
+        return self.anonymous(headers={"Authorization": f"Bearer {token}"})
+
+    async def browser_login(self, name: str) -> httpx.AsyncClient:
+        """A cookie-authenticated client, logged in the way the dashboard does it."""
+        client = self.anonymous(headers={"Origin": self.base_url})
+        response = await client.post(
+            "/api/auth/login", json={"username": name, "password": PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients:
+            await client.aclose()
 
 
 def demo_config(**camera: Any) -> dict[str, Any]:
@@ -64,25 +106,37 @@ def demo_config(**camera: Any) -> dict[str, Any]:
 @pytest.fixture
 async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Start a real uvicorn server on a loopback port in this event loop."""
-    running: list[tuple[uvicorn.Server, asyncio.Task[None], httpx.AsyncClient]] = []
+    running: list[tuple[uvicorn.Server, asyncio.Task[None], RunningServer]] = []
 
-    async def start(config: dict[str, Any]) -> RunningServer:
+    async def start(config: dict[str, Any], *, admin: bool = True) -> RunningServer:
         settings = parse_settings(config)
-        services = Services(LoadedConfig(settings, "file", None), tmp_path / "data")
+        services = Services(LoadedConfig(settings, "file", None), tmp_path / f"data{len(running)}")
         port = free_port()
         server = uvicorn.Server(
-            uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_config=None)
+            uvicorn.Config(
+                create_app(services),
+                host="127.0.0.1",
+                port=port,
+                log_config=None,
+                ws_max_size=64 * 1024,
+            )
         )
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         task = asyncio.create_task(server.serve(), name=f"uvicorn-{port}")
         await wait_until(lambda: server.started or task.done(), 15, "uvicorn start")
         base_url = f"http://127.0.0.1:{port}"
         client = httpx.AsyncClient(base_url=base_url, timeout=15)
-        running.append((server, task, client))
-        return RunningServer(services, base_url, client)
+        running_server = RunningServer(services, base_url, client)
+        running.append((server, task, running_server))
+        if admin:
+            await running_server.add_user("admin", role="admin")
+            token = await running_server.token_for("admin")
+            client.headers["Authorization"] = f"Bearer {token}"
+        return running_server
 
     yield start
-    for server, task, client in running:
-        await client.aclose()
+    for server, task, running_server in running:
+        await running_server.client.aclose()
+        await running_server.close()
         server.should_exit = True
         await asyncio.wait_for(task, 20)

@@ -11,10 +11,28 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.conftest import PASSWORD, free_port
 from tests.whep_client import connect
 
 SENTRYCAM = [sys.executable, "-m", "api.cli"]
+
+
+def cli(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SENTRYCAM, *args, "--data-dir", str(tmp_path / "data"), "--config", os.devnull],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def make_admin_token(tmp_path: Path) -> str:
+    added = cli(tmp_path, "user", "add", "admin", "--role", "admin", stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    created = cli(tmp_path, "token", "create", "script", "--user", "admin", "--expires", "30d")
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip()
 
 
 def run_serve(tmp_path: Path, config: str, port: int) -> subprocess.Popen[str]:
@@ -48,9 +66,14 @@ async def test_serve_runs_and_shuts_down_gracefully_on_sigterm(tmp_path):
         "cameras:\n  - id: demo\n    source: demo\n    width: 320\n    height: 180\n"
         "  - id: porch\n    source: 'rtsp://admin:hunter2@127.0.0.1:9/stream'\n"
     )
+    token = make_admin_token(tmp_path)
     process = run_serve(tmp_path, config, port)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=5,
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
 
             async def online() -> bool:
                 try:
@@ -95,3 +118,34 @@ def test_bad_config_fails_startup_with_a_clear_message(tmp_path):
     assert str(config) in result.stderr
     assert "cameras.0.fps" in result.stderr
     assert "500" in result.stderr
+
+
+def test_user_and_token_commands(tmp_path):
+    weak = cli(tmp_path, "user", "add", "bob", stdin="password123\n")
+    assert weak.returncode == 1
+    assert "common passwords" in weak.stderr
+    ok = cli(tmp_path, "user", "add", "bob", "--cameras", "porch,garage", stdin=PASSWORD + "\n")
+    assert ok.returncode == 0, ok.stderr
+    again = cli(tmp_path, "user", "add", "bob", stdin=PASSWORD + "\n")
+    assert again.returncode == 1
+    assert "exists" in again.stderr
+    listing = cli(tmp_path, "user", "list")
+    assert "bob\tviewer\tporch,garage" in listing.stdout
+
+    created = cli(tmp_path, "token", "create", "ha", "--user", "bob", "--expires", "12h")
+    token = created.stdout.strip()
+    assert token.startswith("sc_")
+    assert "not shown again" in created.stderr
+    tokens = cli(tmp_path, "token", "list")
+    assert token not in tokens.stdout  # only a prefix is ever shown again
+    assert "bob\tha\t" in tokens.stdout
+    token_id = tokens.stdout.split("\t")[0]
+    assert cli(tmp_path, "token", "revoke", token_id).returncode == 0
+    assert "revoked" in cli(tmp_path, "token", "list").stdout
+    bad_expiry = cli(tmp_path, "token", "create", "x", "--user", "bob", "--expires", "soon")
+    assert bad_expiry.returncode == 1
+
+    changed = cli(tmp_path, "user", "passwd", "bob", stdin="another-long-secret-7\n")
+    assert changed.returncode == 0, changed.stderr
+    assert cli(tmp_path, "user", "remove", "bob").returncode == 0
+    assert cli(tmp_path, "user", "remove", "bob").returncode == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +38,33 @@ async def browser() -> AsyncIterator[Browser]:
         await chromium.close()
 
 
+async def wait_js(page: Page, expression: str, timeout: float = 20.0) -> Any:
+    """Poll a page expression until truthy. (Playwright's wait_for_function evaluates
+    strings with eval, which the dashboard's CSP rightly forbids.)"""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await page.evaluate(expression)
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {expression}"
+        await asyncio.sleep(0.05)
+
+
+async def logged_in_page(server: Any, browser: Browser, name: str = "admin", **kw: Any) -> Page:
+    client = await server.browser_login(name)
+    context = await browser.new_context(**kw)
+    await context.add_cookies(
+        [
+            {
+                "name": "sentrycam_session",
+                "value": client.cookies["sentrycam_session"],
+                "url": server.base_url,
+            }
+        ]
+    )
+    return await context.new_page()
+
+
 async def state(page: Page, camera: str) -> Any:
     return await page.evaluate(f"window.sentrycam?.state?.['{camera}']")
 
@@ -48,21 +76,17 @@ async def frames(page: Page, camera: str) -> int:
 async def test_dashboard_plays_live_video(start_server, browser):
     server = await start_server(demo_config(width=640, height=360))
     await server.wait_online("demo")
-    page = await browser.new_page(viewport={"width": 390, "height": 844})
+    page = await logged_in_page(server, browser, viewport={"width": 390, "height": 844})
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     await page.goto(server.base_url + "/")
-    await page.wait_for_function("window.sentrycam?.state?.demo === 'live'", timeout=20_000)
+    await wait_js(page, "window.sentrycam?.state?.demo === 'live'")
     video = page.get_by_test_id("video-demo")
-    await page.wait_for_function(
-        "document.querySelector('[data-testid=video-demo]').videoWidth > 0", timeout=10_000
-    )
+    await wait_js(page, "document.querySelector('[data-testid=video-demo]').videoWidth > 0")
     assert await video.evaluate("v => [v.videoWidth, v.videoHeight]") == [640, 360]
     # Frames advance: the counter moves on and the picture's timestamp changes.
     first = await frames(page, "demo")
-    await page.wait_for_function(
-        f"(window.sentrycam.frames.demo ?? 0) > {first + 15}", timeout=10_000
-    )
+    await wait_js(page, f"(window.sentrycam.frames.demo ?? 0) > {first + 15}")
     assert await video.evaluate("v => v.muted") is True  # muted until the user taps
     assert server.services.webrtc.viewers("demo") == 1
     assert errors == []
@@ -71,10 +95,10 @@ async def test_dashboard_plays_live_video(start_server, browser):
 async def test_full_view_and_latency_readout(start_server, browser):
     server = await start_server(demo_config(width=1280, height=720))
     await server.wait_online("demo")
-    page = await browser.new_page(viewport={"width": 1280, "height": 800})
+    page = await logged_in_page(server, browser, viewport={"width": 1280, "height": 800})
     await page.goto(server.base_url + "/?measure=1#/camera/demo")
-    await page.wait_for_function("window.sentrycam?.state?.demo === 'live'", timeout=20_000)
-    await page.wait_for_function("window.sentrycam.latencies.length >= 20", timeout=20_000)
+    await wait_js(page, "window.sentrycam?.state?.demo === 'live'")
+    await wait_js(page, "window.sentrycam.latencies.length >= 20")
     latencies = await page.evaluate("window.sentrycam.latencies.slice()")
     # Sanity, not a performance target (that lives in bench/): the stamps decode to
     # plausible ages, so the readout measures what it claims to.
@@ -88,7 +112,7 @@ async def test_dashboard_shows_setup_notice(start_server, browser):
     server.services.config = server.services.config.__class__(
         server.services.config.settings, "autodetect-demo", "No webcam found: showing the demo."
     )
-    page = await browser.new_page()
+    page = await logged_in_page(server, browser)
     await page.goto(server.base_url + "/")
     notice = page.get_by_test_id("notice")
     await notice.wait_for(state="visible", timeout=10_000)

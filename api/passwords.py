@@ -1,0 +1,55 @@
+"""Password policy and hashing (Argon2id)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+COMMON_PASSWORDS = Path(__file__).resolve().parent / "common-passwords.txt"
+MAX_LENGTH = 256  # Argon2 copes with anything; this only bounds the work per request
+
+# argon2-cffi's defaults are Argon2id with RFC 9106's low-memory profile (64 MiB, t=3).
+_hasher = PasswordHasher()
+
+
+class WeakPassword(ValueError):
+    """The password breaks the policy; the message says which rule."""
+
+
+@cache
+def _common() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def check_policy(password: str, username: str, min_length: int) -> None:
+    if len(password) < min_length:
+        raise WeakPassword(f"the password must have at least {min_length} characters")
+    if len(password) > MAX_LENGTH:
+        raise WeakPassword(f"the password must have at most {MAX_LENGTH} characters")
+    lowered = password.lower()
+    if lowered in _common() or lowered.rstrip("!0123456789") in _common():
+        raise WeakPassword("this password is on the list of common passwords")
+    if username and username.lower() in lowered:
+        raise WeakPassword("the password must not contain the user name")
+    if len(set(password)) < 4:
+        raise WeakPassword("the password needs more than three different characters")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password[:MAX_LENGTH])
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# Verifying against this when the user does not exist keeps the timing of a failed login
+# the same whether or not the name is known.
+DUMMY_HASH = _hasher.hash("sentrycam-dummy-password")

@@ -1,0 +1,28 @@
+"""``/api/ws``: the live channel (camera status now; events with replay in issue 4)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, WebSocket
+
+from ..accounts import Principal
+from ..live import LiveConnection, camera_message
+from ..security import authorize_websocket, services_of
+
+router = APIRouter(tags=["live"])
+
+
+@router.websocket("/api/ws")
+async def live(
+    websocket: WebSocket, principal: Annotated[Principal, Depends(authorize_websocket)]
+) -> None:
+    services = services_of(websocket)
+    await websocket.accept()
+    cameras = [c for c in services.cameras.all() if principal.can_see(c.id)]
+    hello = {
+        "type": "hello",
+        "user": principal.name,
+        "cameras": [camera_message(camera) for camera in cameras],
+    }
+    await services.live.serve(LiveConnection(websocket, principal), hello)
