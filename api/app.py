@@ -42,6 +42,11 @@ def create_app(services: Services) -> FastAPI:
         version=__version__,
         description="Home security camera appliance. See docs/api.md.",
         lifespan=lifespan,
+        # Served by api.routes.health behind access control; no Swagger UI (it loads
+        # scripts from a CDN, which neither the CSP nor an offline appliance allows).
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)

@@ -10,6 +10,9 @@ import signal
 import sys
 from pathlib import Path
 
+import uvicorn
+from fastapi import FastAPI
+
 from camera.errors import ConfigError
 from camera.manager import load_config
 from camera.redact import RedactingFilter
@@ -75,9 +78,26 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
-def serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def uvicorn_config(
+    app: FastAPI, host: str, port: int, tls: tuple[Path, Path] | None
+) -> uvicorn.Config:
+    """How Sentrycam runs uvicorn (the tests use the same settings)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,  # URLs never reach the log (no secrets in query strings either)
+        ws_max_size=64 * 1024,
+        # X-Forwarded-* are believed only from security.trusted_proxies (api.security);
+        # uvicorn's own handling would trust any local process.
+        proxy_headers=False,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
+    )
 
+
+def serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .services import Services
     from .tls import certificate_files
@@ -97,16 +117,7 @@ def serve(args: argparse.Namespace) -> int:
     port = args.port or loaded.settings.server.port
     tls = certificate_files(loaded.settings.server.tls, args.data_dir)
     app = create_app(Services(loaded, args.data_dir))
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,  # URLs never reach the log (no secrets in query strings either)
-        ws_max_size=64 * 1024,
-        ssl_certfile=str(tls[0]) if tls else None,
-        ssl_keyfile=str(tls[1]) if tls else None,
-    )
+    config = uvicorn_config(app, host, port, tls)
     server = uvicorn.Server(config)
     scheme = "https" if tls else "http"
     logger.info("dashboard on %s://%s:%d/ (data in %s)", scheme, host, port, args.data_dir)

@@ -66,6 +66,12 @@ class Services:
         self.cameras.start(asyncio.get_running_loop())
         self.cameras.on_status(self.live.camera_status)
 
+    async def setup_pending(self) -> bool:
+        """True while no user exists (a user made with the CLI meanwhile ends setup too)."""
+        if self.setup_code is not None and await self.db.run(self.accounts.user_count) > 0:
+            self.setup_code = None
+        return self.setup_code is not None
+
     async def stop(self) -> None:
         # Viewers first (they hold subscriptions), then the sources and encoders.
         await self.live.close_all()

@@ -313,13 +313,14 @@ def _blobs(changed: Gray, geometry: _Geometry, config: MotionConfig) -> _Blobs:
         return _NO_BLOBS
     joined = cv2.dilate(changed, _DILATE_KERNEL, iterations=_DILATE_ITERATIONS)
     outlines, _ = cv2.findContours(joined, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = [cv2.boundingRect(outline) for outline in outlines]
     # A blob whose bounding box is smaller than min_pixels cannot hold enough changes.
-    candidates = [c for c in outlines if _box_area(cv2.boundingRect(c)) >= min_pixels]
+    candidates = [i for i, (_, _, w, h) in enumerate(boxes) if w * h >= min_pixels]
     if not candidates:
         return _NO_BLOBS
     labels = np.zeros((rows, cols), np.int32)
-    for label, outline in enumerate(candidates, start=1):
-        cv2.drawContours(labels, [outline], 0, label, thickness=cv2.FILLED)
+    for label, index in enumerate(candidates, start=1):
+        cv2.drawContours(labels, outlines, index, label, thickness=cv2.FILLED)
     hit = changed.view(np.bool_)
     pixels = np.bincount(labels[hit], minlength=len(candidates) + 1)
     counted = pixels >= min_pixels
@@ -327,21 +328,23 @@ def _blobs(changed: Gray, geometry: _Geometry, config: MotionConfig) -> _Blobs:
     zones: list[str] = []
     if geometry.zones:
         counted, zones = _in_zones(counted, labels, hit, geometry)
-    boxes = tuple(_extent(labels, hit, int(label)) for label in np.flatnonzero(counted))
+    regions = tuple(
+        _extent(labels, hit, label, boxes[candidates[label - 1]])
+        for label in np.flatnonzero(counted).tolist()
+    )
     score = float(pixels[counted].sum()) / (rows * cols)
-    return _Blobs(score, boxes, tuple(zones))
+    return _Blobs(score, regions, tuple(zones))
 
 
-def _box_area(box: Sequence[int]) -> int:
-    return box[2] * box[3]
-
-
-def _extent(labels: npt.NDArray[np.int32], hit: npt.NDArray[np.bool_], label: int) -> Box:
-    """Normalised bounding box of the changed pixels (not the dilated blob) of one label."""
-    mine = ((labels == label) & hit).view(np.uint8)
-    x, y, w, h = cv2.boundingRect(mine)
+def _extent(
+    labels: npt.NDArray[np.int32], hit: npt.NDArray[np.bool_], label: int, box: Sequence[int]
+) -> Box:
+    """Normalised bounding box of a blob's changed pixels (inside its dilated ``box``)."""
+    x, y, w, h = box
+    mine = (labels[y : y + h, x : x + w] == label) & hit[y : y + h, x : x + w]
+    dx, dy, w, h = cv2.boundingRect(mine.view(np.uint8))
     rows, cols = labels.shape
-    return x / cols, y / rows, w / cols, h / rows
+    return (x + dx) / cols, (y + dy) / rows, w / cols, h / rows
 
 
 def _in_zones(

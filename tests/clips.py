@@ -222,6 +222,8 @@ def synthetic_set() -> list[Footage]:
 
 def moving_clips() -> list[Footage]:
     porch = MotionConfig(zones=[Zone(name="porch", points=rect(0.55, 0.3, 0.45, 0.7))])
+    # covers 70% of the frame when it appears: recalibrates, then is seen moving
+    lens = Mover(200, 130, -60.0, ((2.0, 60.0, 72.0), (12.0, 460.0, 72.0)), ellipse=False)
     parking = Mover(*CAR, path=((2.0, -30.0, 100.0), (8.0, 128.0, 100.0), (45.0, 128.0, 100.0)))
     back_and_forth = Mover(
         *PERSON, path=((2.0, 200.0, 100.0), (8.0, 160.0, 80.0), (14.0, 230.0, 110.0))
@@ -249,6 +251,7 @@ def moving_clips() -> list[Footage]:
         ),
         synthetic("person in zone", 22.0, (back_and_forth,), config=porch),
         synthetic("car parks", 45.0, (parking,)),
+        synthetic("close to the lens", 18.0, (lens,)),
         synthetic("person at night", 22.0, (crossing(*NIGHT_PERSON, 20.0, 2.0),), night),
     ]
 
@@ -263,6 +266,7 @@ def quiet_clips() -> list[Footage]:
         synthetic("sensor noise", 30.0, noise=5.0),
         synthetic("sensor noise at night", 30.0, lighting=night, noise=5.0),
         synthetic("light ramp +60/20s", 26.0, lighting=ramp(3.0, 20.0, 60.0)),
+        synthetic("light ramp +60/8s", 16.0, lighting=ramp(3.0, 8.0, 60.0)),
         synthetic("light switch +80", 15.0, lighting=switch(5.0, 80.0), recalibrate_at=(5.0,)),
         synthetic("cloud shadow x0.7", 15.0, lighting=shadow(3.0, 6.0, 0.7)),
         synthetic("branch in mask", 30.0, (branch,), config=MotionConfig(masks=[hedge]), truth=()),

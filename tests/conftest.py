@@ -12,8 +12,10 @@ import pytest
 import uvicorn
 
 from api.app import create_app
+from api.cli import uvicorn_config
 from api.services import Services
-from camera.config import parse_settings
+from api.tls import certificate_files
+from camera.config import TLSConfig, parse_settings
 from camera.manager import LoadedConfig
 from camera.webrtc import restrict_ice_addresses
 
@@ -45,7 +47,10 @@ PASSWORD = "correct-horse-battery-9"
 
 
 class RunningServer:
-    def __init__(self, services: Services, base_url: str, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, app: Any, services: Services, base_url: str, client: httpx.AsyncClient
+    ) -> None:
+        self.app = app
         self.services = services
         self.base_url = base_url
         self.client = client  # authenticated as the admin "admin" with an API token
@@ -75,6 +80,7 @@ class RunningServer:
         return str(await self.services.db.run(create))
 
     def anonymous(self, **kwargs: Any) -> httpx.AsyncClient:
+        kwargs.setdefault("verify", False)  # the TLS tests use a self-signed certificate
         client = httpx.AsyncClient(base_url=self.base_url, timeout=15, **kwargs)
         self._clients.append(client)
         return client
@@ -108,25 +114,22 @@ async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Start a real uvicorn server on a loopback port in this event loop."""
     running: list[tuple[uvicorn.Server, asyncio.Task[None], RunningServer]] = []
 
-    async def start(config: dict[str, Any], *, admin: bool = True) -> RunningServer:
+    async def start(
+        config: dict[str, Any], *, admin: bool = True, tls: bool = False
+    ) -> RunningServer:
         settings = parse_settings(config)
-        services = Services(LoadedConfig(settings, "file", None), tmp_path / f"data{len(running)}")
+        data_dir = tmp_path / f"data{len(running)}"
+        services = Services(LoadedConfig(settings, "file", None), data_dir)
         port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(services),
-                host="127.0.0.1",
-                port=port,
-                log_config=None,
-                ws_max_size=64 * 1024,
-            )
-        )
+        certificate = certificate_files(TLSConfig(self_signed=True), data_dir) if tls else None
+        app = create_app(services)
+        server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", port, certificate))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         task = asyncio.create_task(server.serve(), name=f"uvicorn-{port}")
         await wait_until(lambda: server.started or task.done(), 15, "uvicorn start")
-        base_url = f"http://127.0.0.1:{port}"
-        client = httpx.AsyncClient(base_url=base_url, timeout=15)
-        running_server = RunningServer(services, base_url, client)
+        base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        client = httpx.AsyncClient(base_url=base_url, timeout=15, verify=False)
+        running_server = RunningServer(app, services, base_url, client)
         running.append((server, task, running_server))
         if admin:
             await running_server.add_user("admin", role="admin")

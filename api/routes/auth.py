@@ -115,7 +115,7 @@ async def whoami(principal: PrincipalDep) -> Me:
 @router.get("/api/auth/setup", response_model=SetupState)
 async def setup_state(services: ServicesDep) -> SetupState:
     """Whether the first admin still has to be created (with the start-up setup code)."""
-    return SetupState(needed=services.setup_code is not None)
+    return SetupState(needed=await services.setup_pending())
 
 
 @router.post(
@@ -130,7 +130,7 @@ async def setup(body: SetupIn, request: Request, response: Response, services: S
     keys = (f"ip:{client}", "setup")
     await _throttled(services, keys, client, body.username)
     code = services.setup_code
-    if code is None:
+    if code is None or not await services.setup_pending():
         raise Conflict("setup is done: an admin exists already")
     given = body.code.strip().upper().replace(" ", "")
     if not hmac.compare_digest(given.encode(), code.encode()):

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.utils import get_openapi
 
 from camera import __version__
 
@@ -20,3 +23,15 @@ async def health(services: ServicesDep) -> Health:
         cameras_online=sum(c.status == "online" for c in cameras),
         cameras_total=len(cameras),
     )
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> dict[str, Any]:
+    """The OpenAPI document of this API (for logged-in users and token holders)."""
+    app = request.app
+    if app.openapi_schema is None:
+        app.openapi_schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+    schema: dict[str, Any] = app.openapi_schema
+    return schema

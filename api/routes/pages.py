@@ -45,14 +45,14 @@ async def dashboard(principal: PrincipalDep) -> FileResponse:
 async def login_page(
     principal: MaybePrincipal, services: ServicesDep
 ) -> FileResponse | RedirectResponse:
-    if services.setup_code is not None:
+    if await services.setup_pending():
         return RedirectResponse("/setup", status_code=303)
     return _page("login.html")
 
 
 @router.get("/setup", response_model=None)
 async def setup_page(services: ServicesDep) -> FileResponse | RedirectResponse:
-    if services.setup_code is None:
+    if not await services.setup_pending():
         return RedirectResponse("/login", status_code=303)
     return _page("login.html")
 

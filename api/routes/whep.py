@@ -13,7 +13,7 @@ from fastapi import APIRouter, Header, Path, Request, Response
 from camera.errors import BadOffer
 from camera.webrtc import MAX_OFFER_BYTES
 
-from ..deps import CameraDep, ServicesDep
+from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..errors import NotFound, PayloadTooLarge, UnsupportedMediaType
 from ..schemas import IceServerOut, Problem, WebRTCSettings
 
@@ -72,12 +72,13 @@ async def whep_offer(
     request: Request,
     camera: CameraDep,
     services: ServicesDep,
+    principal: PrincipalDep,
     content_type: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Start watching a camera: post an SDP offer, get the answer (H.264 + Opus)."""
     offer = await _read_offer(request, content_type)
     max_viewers = services.cameras.max_viewers(camera)
-    session = await services.webrtc.answer(camera, offer, max_viewers)
+    session = await services.webrtc.answer(camera, offer, max_viewers, principal.user_id)
     location = f"/api/cameras/{camera.id}/whep/{session.id}"
     return Response(
         session.answer_sdp,
@@ -93,10 +94,13 @@ async def whep_offer(
     response_class=Response,
     responses={404: {"model": Problem}},
 )
-async def whep_delete(camera: CameraDep, session_id: SessionId, services: ServicesDep) -> Response:
-    """Hang up a viewer session."""
+async def whep_delete(
+    camera: CameraDep, session_id: SessionId, services: ServicesDep, principal: PrincipalDep
+) -> Response:
+    """Hang up a viewer session (your own; an admin may hang up anyone's)."""
     session = services.webrtc.session(session_id)
-    if session is None or session.camera_id != camera.id:
+    mine = session is not None and (principal.is_admin or session.owner == principal.user_id)
+    if session is None or session.camera_id != camera.id or not mine:
         raise NotFound("no such viewer session (it may have ended already)")
     await services.webrtc.close(session_id)
     return Response(status_code=204)
