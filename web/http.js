@@ -51,6 +51,16 @@ export async function getJson(url) {
   return res.json();
 }
 
+/** POST a JSON body; returns the Response (check res.ok; 401 redirects as above). */
+export async function postJson(url, body = undefined) {
+  const options = { method: 'POST', headers: { Accept: 'application/json' }, cache: 'no-store' };
+  if (body !== undefined) {
+    options.headers['Content-Type'] = 'application/json';
+    options.body = JSON.stringify(body);
+  }
+  return apiFetch(url, options);
+}
+
 /** Build an HttpError from a response whose body is (usually) `{"detail": ...}`. */
 export async function httpError(res) {
   let detail = '';
