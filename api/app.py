@@ -11,7 +11,7 @@ from camera import __version__
 
 from .errors import install_error_handlers
 from .headers import SecurityHeaders
-from .routes import audit, auth, cameras, health, live, pages, tokens, users, whep
+from .routes import audit, auth, cameras, events, health, live, pages, tokens, users, whep
 from .security import authorize, authorize_websocket
 from .services import Services
 
@@ -20,6 +20,7 @@ HTTP_ROUTERS = (
     auth.router,
     cameras.router,
     whep.router,
+    events.router,
     users.router,
     tokens.router,
     audit.router,

@@ -163,3 +163,48 @@ class AuditOut(BaseModel):
     client: str
     ok: bool
     detail: str
+
+
+# ----- events --------------------------------------------------------------------------------
+
+EventKind = Literal["motion", "sound", "offline", "online", "frozen", "tamper"]
+
+
+class EventLinks(BaseModel):
+    self: str
+    snapshot: str | None
+    clip: str | None = Field(description="The recorded clip, once recording exists.")
+
+
+class EventOut(BaseModel):
+    id: int
+    camera: str
+    kind: EventKind
+    start: str = Field(description="ISO 8601, UTC.")
+    end: str | None = Field(description="ISO 8601, UTC; null while the event lasts.")
+    score: float = Field(
+        description="motion: peak fraction of the frame moving (0-1); sound: peak dBFS."
+    )
+    regions: list[list[float]] = Field(description="[x, y, w, h] boxes, normalised 0-1.")
+    zones: list[str]
+    alert: bool = Field(description="Whether this event raised an alert (armed, no cooldown).")
+    acknowledged: bool
+    acknowledged_by: str | None
+    detail: str
+    links: EventLinks
+
+
+class EventPage(BaseModel):
+    events: list[EventOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next (older) page.")
+
+
+class ArmState(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    armed: bool
+
+
+class ActivityOut(BaseModel):
+    camera: str
+    hours: list[str] = Field(description="Start of each hour, ISO 8601 UTC, oldest first.")
+    counts: dict[str, list[int]] = Field(description="Events per hour, by kind.")

@@ -14,6 +14,7 @@ from camera.webrtc import WebRTCService
 
 from .accounts import Accounts
 from .db import Database, database_url
+from .events import EventService
 from .live import LiveChannel
 from .throttle import LoginThrottle
 
@@ -38,6 +39,7 @@ class Services:
     accounts: Accounts = field(init=False)
     throttle: LoginThrottle = field(init=False)
     live: LiveChannel = field(init=False)
+    events: EventService = field(init=False)
     setup_code: str | None = None
 
     def __post_init__(self) -> None:
@@ -51,6 +53,7 @@ class Services:
         )
         self.throttle = LoginThrottle(security.login_throttle)
         self.live = LiveChannel()
+        self.events = EventService(self.db, self.live, self.data_dir, self.settings.events)
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -63,8 +66,10 @@ class Services:
                 "code %s (or run: sentrycam user add NAME --role admin)",
                 self.setup_code,
             )
+        await self.events.start()
         self.cameras.start(asyncio.get_running_loop())
-        self.cameras.on_status(self.live.camera_status)
+        self.cameras.on_status(self.events.camera_status)
+        self.cameras.on_observation(self.events.observe)
 
     async def setup_pending(self) -> bool:
         """True while no user exists (a user made with the CLI meanwhile ends setup too)."""
@@ -77,6 +82,7 @@ class Services:
         await self.live.close_all()
         await self.webrtc.close_all()
         await self.cameras.stop()
+        await self.events.stop()
         self.db.close()
 
     async def end_sessions(self, session_hashes: list[str], user_id: int | None = None) -> None:

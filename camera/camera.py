@@ -23,6 +23,7 @@ import av
 import av.error
 from av.bitstream import BitStreamFilterContext
 
+from .analysis import Analyzer, Observation
 from .config import CameraConfig
 from .encoder import AUDIO_RATE, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, open_video_encoder
 from .errors import CameraOffline
@@ -91,6 +92,8 @@ class Camera:
         self._bsf: tuple[object, BitStreamFilterContext] | None = None
         self._frame_waiters: list[asyncio.Future[None]] = []
         self.status_listeners: list[Callable[[Camera], None]] = []
+        self.observation_listeners: list[Callable[[Observation], None]] = []
+        self._analyzer = Analyzer(config, self._observed)
         self._readers = self._make_readers()
 
     # ----- life cycle -------------------------------------------------------------------
@@ -209,8 +212,9 @@ class Camera:
         now = time.monotonic()
         self._readers[0].mark_online()
         self._frame_times.append(now)
-        if now < self._decode_until:
-            self._decode_for_snapshot(packet, stream)
+        # Passthrough cameras decode only for the detectors and for snapshots.
+        if self._analysing or now < self._decode_until:
+            self._decode(packet, stream)
         else:
             self._copy_decoding = False
         if not self._video_demand:
@@ -223,7 +227,12 @@ class Camera:
             out.time_base = VIDEO_TIME_BASE
             self._publish(self.video, out, keyframe)
 
-    def _decode_for_snapshot(self, packet: Packet, stream: av.video.stream.VideoStream) -> None:
+    @property
+    def _analysing(self) -> bool:
+        config = self.config
+        return config.motion.enabled or config.health.frozen_seconds > 0 or config.health.tamper
+
+    def _decode(self, packet: Packet, stream: av.video.stream.VideoStream) -> None:
         if not self._copy_decoding and not packet.is_keyframe:
             return
         self._copy_decoding = True
@@ -239,6 +248,7 @@ class Camera:
         hub = self.audio
         if hub is None:
             return
+        self._analyzer.audio(frame, time.time())
         if not self._audio_demand:
             self._audio_encoder = None
             return
@@ -262,8 +272,15 @@ class Camera:
     def _store_frame(self, frame: av.VideoFrame, now: float) -> None:
         self._latest_frame = frame
         self._latest_frame_at = now
+        wall = time.time()
+        if self._analysing and self._analyzer.due(wall):
+            self._analyzer.video(frame, wall)
         if self._frame_waiters:
             self._loop.call_soon_threadsafe(self._wake_frame_waiters)
+
+    def _observed(self, observation: Observation) -> None:
+        for listener in self.observation_listeners:
+            self._loop.call_soon_threadsafe(listener, observation)
 
     def _wake_frame_waiters(self) -> None:
         waiters, self._frame_waiters = self._frame_waiters, []

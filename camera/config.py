@@ -23,6 +23,9 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .health import HealthConfig
+from .motion import MotionConfig
+from .sound import SoundConfig
 
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ENV_PREFIX = "SENTRYCAM_"
@@ -81,6 +84,12 @@ class CameraConfig(_Model):
         le=100,
         description="Viewer cap for this camera; defaults to webrtc.max_viewers.",
     )
+    analysis_fps: float = Field(
+        5.0, gt=0, le=30, description="Frames per second analysed for motion and health."
+    )
+    motion: MotionConfig = Field(default_factory=MotionConfig)
+    sound: SoundConfig = Field(default_factory=SoundConfig)
+    health: HealthConfig = Field(default_factory=HealthConfig)
 
     @property
     def display_name(self) -> str:
@@ -213,6 +222,20 @@ class WebRTCConfig(_Model):
         return value
 
 
+class EventsConfig(_Model):
+    cooldown_seconds: float = Field(
+        60,
+        ge=0,
+        le=86400,
+        description="After an alert, a camera's next events raise none "
+        "for this long (they are still recorded).",
+    )
+    max_event_seconds: float = Field(
+        300, ge=10, le=86400, description="Longer events are split (a busy street)."
+    )
+    keep_days: float = Field(30, gt=0, le=3650, description="Events older than this go.")
+
+
 class Settings(_Model):
     """The whole config file."""
 
@@ -220,6 +243,7 @@ class Settings(_Model):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     webrtc: WebRTCConfig = Field(default_factory=WebRTCConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
 
     @field_validator("cameras")

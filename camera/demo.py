@@ -138,12 +138,12 @@ def draw_text(luma: Plane, text: str, x: int, y: int, scale: int) -> None:
 
 
 def tone(start_sample: int, samples: int, rate: int = 48000) -> av.AudioFrame:
-    """A quiet 440 Hz tone with a 1 kHz beep during the first 100 ms of every second."""
+    """A quiet (-37 dBFS) 440 Hz tone with a 1 kHz beep during the first 100 ms of every second."""
     n = np.arange(start_sample, start_sample + samples)
     seconds = n / rate
     beep = (seconds % 1.0) < 0.1
     frequency = np.where(beep, 1000.0, 440.0)
-    wave = 0.1 * np.sin(2 * np.pi * frequency * seconds)
+    wave = 0.02 * np.sin(2 * np.pi * frequency * seconds)  # about -37 dBFS: no sound event
     data = (wave * 32767).astype(np.int16).reshape(1, -1)
     frame = av.AudioFrame.from_ndarray(data, format="s16", layout="mono")
     frame.sample_rate = rate

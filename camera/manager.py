@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .analysis import Observation
 from .camera import Camera
 from .config import CameraConfig, Settings, load_settings
 from .errors import UnknownCamera
@@ -64,6 +65,11 @@ class CameraManager:
         """Call ``listener(camera)`` on the event loop whenever a camera goes on or offline."""
         for camera in self._cameras.values():
             camera.status_listeners.append(listener)
+
+    def on_observation(self, listener: Callable[[Observation], None]) -> None:
+        """Call ``listener(observation)`` on the event loop for every detector verdict."""
+        for camera in self._cameras.values():
+            camera.observation_listeners.append(listener)
 
     async def stop(self) -> None:
         await asyncio.gather(*(camera.stop() for camera in self._cameras.values()))

@@ -8,10 +8,14 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
 # System packages: Chromium for the dashboard tests (Debian's; never a downloaded browser),
-# ffmpeg for ffprobe. Installed when we can (root + apt), otherwise we say exactly what to run.
+# ffmpeg for ffprobe, opencv-doc's sample videos, PostgreSQL. Installed when we can (root + apt), otherwise we say exactly what to run.
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+# Real footage for the motion detector tests (vtest.avi, tree.avi).
+[ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need+=(opencv-doc)
+# A real PostgreSQL server for the storage tests (started by a fixture on a free port).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import update
 from api.accounts import now
 from api.models import ApiToken, LoginSession
 from api.security import PUBLIC, PUBLIC_ASSETS
+from camera.analysis import Observation
 from tests.conftest import PASSWORD, wait_until
 from tests.whep_client import connect, hang_up, make_offer
 
@@ -23,6 +25,7 @@ SAMPLE_PARAMS = {
     "name": "admin",
     "token_id": "1",
     "asset": "app.js",
+    "event_id": "1",
 }
 JSON_BODIES: dict[str, Any] = {"POST": {}, "PATCH": {}, "PUT": {}}
 
@@ -125,6 +128,22 @@ async def test_viewer_cannot_reach_other_cameras_by_any_path(server):
             method, fill(path, camera_id="back"), json=JSON_BODIES.get(method)
         )
         assert response.status_code == 403, (method, path, response.text)
+    # Events of the other camera, by id, by filter, or in the list.
+    observe = server.services.events.observe
+    observe(Observation("back", "motion", "start", time.time(), score=0.2))
+    observe(Observation("front", "motion", "start", time.time(), score=0.1))
+    listed = (await viewer.get("/api/events")).json()["events"]
+    assert {e["camera"] for e in listed} == {"front"}
+    back_id = next(
+        e["id"]
+        for e in (await server.client.get("/api/events")).json()["events"]
+        if e["camera"] == "back"
+    )
+    for method, path in http_routes(server_app(server)):
+        if "{event_id}" in path:
+            response = await viewer.request(method, fill(path, event_id=str(back_id)))
+            assert response.status_code == 403, (method, path, response.text)
+    assert (await viewer.get("/api/events", params={"camera": "back"})).status_code == 403
     # What the viewer may see works.
     assert (await viewer.get("/api/cameras/front")).status_code == 200
     # Admin-only resources are refused.

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import asyncio
-from fractions import Fraction
 
-import av
 from fastapi import APIRouter, Query, Response
 
 from camera.camera import Camera
+from camera.snapshots import encode_jpeg
 
 from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..schemas import CameraLinks, CameraList, CameraOut, Problem
@@ -56,22 +55,6 @@ async def get_camera(camera: CameraDep, services: ServicesDep) -> CameraOut:
     return camera_out(camera, services)
 
 
-def _jpeg(frame: av.VideoFrame, width: int | None, quality: int) -> bytes:
-    """JPEG through FFmpeg's mjpeg encoder (keeps OpenCV off the live-view path)."""
-    out_w, out_h = frame.width, frame.height
-    if width is not None and width < frame.width:
-        out_w, out_h = width // 2 * 2, max(2, round(frame.height * width / frame.width / 2) * 2)
-    encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height = out_w, out_h
-    encoder.pix_fmt = "yuvj420p"
-    encoder.time_base = Fraction(1, 1)
-    # FFmpeg's quantiser runs 2 (best) .. 31 (worst); map the familiar 10..95 onto it.
-    encoder.qmin = encoder.qmax = round(2 + (95 - quality) * 29 / 85)
-    encoder.open()
-    image = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
-    return b"".join(bytes(packet) for packet in encoder.encode(image))
-
-
 @router.get(
     "/api/cameras/{camera_id}/snapshot.jpg",
     response_class=Response,
@@ -88,5 +71,5 @@ async def snapshot(
 ) -> Response:
     """The current picture as JPEG, for thumbnails and home-automation tools."""
     frame = await camera.latest_frame()
-    data = await asyncio.to_thread(_jpeg, frame, width, quality)
+    data = await asyncio.to_thread(encode_jpeg, frame, width, quality)
     return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store"})

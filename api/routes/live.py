@@ -1,10 +1,10 @@
-"""``/api/ws``: the live channel (camera status now; events with replay in issue 4)."""
+"""``/api/ws``: the live channel (camera status, events, alerts), with resume."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, WebSocket
+from fastapi import APIRouter, Depends, Query, WebSocket
 
 from ..accounts import Principal
 from ..live import LiveConnection, camera_message
@@ -15,7 +15,12 @@ router = APIRouter(tags=["live"])
 
 @router.websocket("/api/ws")
 async def live(
-    websocket: WebSocket, principal: Annotated[Principal, Depends(authorize_websocket)]
+    websocket: WebSocket,
+    principal: Annotated[Principal, Depends(authorize_websocket)],
+    last_id: Annotated[
+        int | None,
+        Query(ge=0, description="The last message id seen: everything after it is replayed."),
+    ] = None,
 ) -> None:
     services = services_of(websocket)
     await websocket.accept()
@@ -23,6 +28,9 @@ async def live(
     hello = {
         "type": "hello",
         "user": principal.name,
-        "cameras": [camera_message(camera) for camera in cameras],
+        "cameras": [
+            {**camera_message(camera), "armed": services.events.armed(camera.id)}
+            for camera in cameras
+        ],
     }
-    await services.live.serve(LiveConnection(websocket, principal), hello)
+    await services.live.serve(LiveConnection(websocket, principal), hello, last_id)

@@ -1,0 +1,22 @@
+"""JPEG pictures of frames, through FFmpeg's mjpeg encoder (no OpenCV needed)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+
+
+def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 80) -> bytes:
+    out_w, out_h = frame.width, frame.height
+    if width is not None and width < frame.width:
+        out_w, out_h = width // 2 * 2, max(2, round(frame.height * width / frame.width / 2) * 2)
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height = out_w, out_h
+    encoder.pix_fmt = "yuvj420p"
+    encoder.time_base = Fraction(1, 1)
+    # FFmpeg's quantiser runs 2 (best) .. 31 (worst); map the familiar 10..95 onto it.
+    encoder.qmin = encoder.qmax = round(2 + (95 - quality) * 29 / 85)
+    encoder.open()
+    image = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
+    return b"".join(bytes(packet) for packet in encoder.encode(image))
