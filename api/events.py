@@ -36,6 +36,7 @@ from .models import CameraSetting, Event, LiveMessage
 logger = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 1.0
+PRUNE_INTERVAL_S = 3600.0
 KINDS = ("motion", "sound", "offline", "online", "frozen", "tamper")
 
 
@@ -113,9 +114,7 @@ class EventService:
             for event in db.scalars(select(Event).where(Event.end.is_(None))):
                 event.end = event.start
                 event.detail = (event.detail + " (cut short by a restart)").strip()
-            cutoff = datetime.now(UTC) - timedelta(days=self._config.keep_days)
-            db.execute(delete(Event).where(Event.start < cutoff))
-            db.execute(delete(LiveMessage).where(LiveMessage.at < cutoff))
+            self._prune(db)
             event_id = db.scalar(select(func.max(Event.id))) or 0
             message_id = db.scalar(select(func.max(LiveMessage.id))) or 0
             armed = {row.camera: row.armed for row in db.scalars(select(CameraSetting))}
@@ -264,11 +263,27 @@ class EventService:
 
     # ----- storage -----------------------------------------------------------------------
 
+    def _prune(self, db: Session) -> None:
+        """Forget events (and their pictures) and live messages older than keep_days."""
+        cutoff = datetime.now(UTC) - timedelta(days=self._config.keep_days)
+        for snapshot in db.scalars(
+            select(Event.snapshot).where(Event.start < cutoff, Event.snapshot.is_not(None))
+        ):
+            if snapshot:
+                (self._snapshots / snapshot).unlink(missing_ok=True)
+        db.execute(delete(Event).where(Event.start < cutoff))
+        db.execute(delete(LiveMessage).where(LiveMessage.at < cutoff))
+
     async def _flush_loop(self) -> None:
+        # The top of a background task: log, keep going; a failed batch is requeued.
+        last_prune = time.monotonic()
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             try:
                 await self.flush()
+                if time.monotonic() - last_prune > PRUNE_INTERVAL_S:
+                    last_prune = time.monotonic()
+                    await self._db.run(self._prune)
             except Exception:
                 logger.exception("writing events failed; will retry")
 
