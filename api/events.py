@@ -110,11 +110,11 @@ class EventService:
 
     async def start(self) -> None:
         def load(db: Session) -> tuple[int, int, dict[str, bool]]:
+            self._prune(db)
             # Events left open by a crash end where the server stopped knowing.
             for event in db.scalars(select(Event).where(Event.end.is_(None))):
                 event.end = event.start
                 event.detail = (event.detail + " (cut short by a restart)").strip()
-            self._prune(db)
             event_id = db.scalar(select(func.max(Event.id))) or 0
             message_id = db.scalar(select(func.max(LiveMessage.id))) or 0
             armed = {row.camera: row.armed for row in db.scalars(select(CameraSetting))}
@@ -271,8 +271,13 @@ class EventService:
         ):
             if snapshot:
                 (self._snapshots / snapshot).unlink(missing_ok=True)
-        db.execute(delete(Event).where(Event.start < cutoff))
-        db.execute(delete(LiveMessage).where(LiveMessage.at < cutoff))
+        # No in-session synchronisation: SQLite hands back naive datetimes, which Python
+        # cannot compare with the aware cutoff (found by tests/test_storage.py).
+        unsynchronised = {"synchronize_session": False}
+        db.execute(delete(Event).where(Event.start < cutoff).execution_options(**unsynchronised))
+        db.execute(
+            delete(LiveMessage).where(LiveMessage.at < cutoff).execution_options(**unsynchronised)
+        )
 
     async def _flush_loop(self) -> None:
         # The top of a background task: log, keep going; a failed batch is requeued.
