@@ -1,4 +1,5 @@
-// Sentrycam dashboard: camera grid, full view (#/camera/<id>), notice bar, polling, user menu.
+// Sentrycam dashboard: camera grid, full view (#/camera/<id>), notice bar, polling, user menu,
+// and the live channel's parts: alert banners, event list, arming, motion regions.
 //
 // Public test/benchmark hook (kept up to date at all times):
 //   window.sentrycam = {
@@ -6,19 +7,36 @@
 //     lastLatency: {cameraId: ms}       most recent measurement per camera
 //     frames:      {cameraId: count}    frames presented since page load
 //     state:       {cameraId: 'connecting'|'live'|'reconnecting'|'offline'|'idle'}
+//     ws:          {state: 'open'|'connecting'|'closed', lastId, received, connects}
+//                                      the live WebSocket (live.js)
+//     alerts:      count                alert banners shown since page load (alerts.js)
+//     regions:     {cameraId: [[x, y, w, h], ...]}  motion boxes drawn now (normalised)
 //   }
 // Latency is measured while a tile's stats overlay is open, or always with ?measure=1
 // (which sets window.sentrycamLatency = true; tests may also set that flag directly).
 
+import { Alerts } from '/alerts.js';
+import { EventList } from '/events.js';
 import { getJson, httpError, postJson, UnauthorizedError } from '/http.js';
 import { initMeasurementFromUrl } from '/latency.js';
+import { LiveClient } from '/live.js';
 import { Tile } from '/tile.js';
 
 const POLL_MS = 10000; // camera list + snapshot refresh
 const POLL_RETRY_MS = 3000; // while the server is unreachable
 const DISMISSED_KEY = 'sentrycam.dismissedNotice';
+const STATUS_POLL_DELAY_MS = 300; // a camera went on/offline: refresh the list soon
 
-const metrics = { latencies: [], lastLatency: {}, frames: {}, state: {} };
+const live = new LiveClient();
+const metrics = {
+  latencies: [],
+  lastLatency: {},
+  frames: {},
+  state: {},
+  ws: live.status,
+  alerts: 0,
+  regions: {},
+};
 window.sentrycam = metrics;
 
 const tiles = new Map(); // camera id -> Tile, in server order
@@ -28,6 +46,11 @@ let pollTimer = 0;
 let polling = false;
 let fullId = null; // camera currently in full view
 let openedFromGrid = false; // whether closing the full view can just go back in history
+const names = new Map(); // camera id -> display name
+const armed = new Map(); // camera id -> armed, from the live channel
+let eventList = null;
+let alerts = null;
+let statusPollTimer = 0;
 
 function init() {
   initMeasurementFromUrl();
@@ -47,7 +70,58 @@ function init() {
   });
   loadVersion();
   initAccount();
+  initLive();
   poll();
+}
+
+// ---- live channel: alerts, events, arming, regions --------------------------------------
+
+function initLive() {
+  const cameraName = (id) => names.get(id) ?? id;
+  eventList = new EventList(document.getElementById('events'), {
+    live,
+    cameraName,
+    onAcknowledged: (event) => alerts.acknowledged(event),
+  });
+  alerts = new Alerts(document.getElementById('alerts'), {
+    live,
+    metrics,
+    cameraName,
+    onAcknowledged: (event) => eventList.upsert(event),
+  });
+  live.subscribe(onLiveMessage);
+  live.start();
+}
+
+function onLiveMessage(message) {
+  switch (message.type) {
+    case 'hello':
+      for (const camera of message.cameras ?? []) {
+        if (typeof camera.armed === 'boolean') setArmed(camera.camera, camera.armed);
+      }
+      break;
+    case 'armed':
+      setArmed(message.camera, message.armed);
+      break;
+    case 'camera':
+      // Status changed: the camera list (and its tiles) catch up now, not at the next poll.
+      clearTimeout(statusPollTimer);
+      statusPollTimer = setTimeout(poll, STATUS_POLL_DELAY_MS);
+      break;
+    case 'event':
+      if (message.event) tiles.get(message.event.camera)?.onEvent(message);
+      break;
+    case 'resync':
+      tiles.forEach((tile) => tile.chart.refreshSoon());
+      break;
+    default:
+      break;
+  }
+}
+
+function setArmed(id, value) {
+  armed.set(id, Boolean(value));
+  tiles.get(id)?.setArmed(value);
 }
 
 // ---- camera list ---------------------------------------------------------------------
@@ -79,6 +153,9 @@ async function poll() {
 /** Create, update, reorder and remove tiles to match the server's camera list. */
 function syncTiles(cameras) {
   const seen = new Set();
+  names.clear();
+  for (const camera of cameras) names.set(camera.id, camera.name || camera.id);
+  eventList?.setCameras(cameras);
   cameras.forEach((camera, index) => {
     seen.add(camera.id);
     let tile = tiles.get(camera.id);
@@ -87,6 +164,8 @@ function syncTiles(cameras) {
     } else {
       tile = new Tile(camera, metrics, { onOpen: openFullView, onClose: closeFullView, onUnmute });
       tiles.set(camera.id, tile);
+      if (armed.has(camera.id)) tile.setArmed(armed.get(camera.id));
+      else tile.loadArmed();
     }
     const slot = els.grid.children[index] ?? null;
     if (slot !== tile.el) els.grid.insertBefore(tile.el, slot);

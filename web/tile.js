@@ -1,6 +1,9 @@
 // A camera tile: DOM (cloned from <template id="tile-template">), its CameraPlayer,
-// stats overlay, audio toggle and latency probe. Used both in the grid and in full view.
+// stats overlay, audio toggle, latency probe, arm/disarm toggle, motion regions overlay
+// and (in full view) the activity chart. Used both in the grid and in full view.
 
+import { apiFetch, httpError, UnauthorizedError } from '/http.js';
+import { ActivityChart } from '/chart.js';
 import { CameraPlayer } from '/player.js';
 import { StatsOverlay } from '/stats.js';
 import { TimestampReader, latencyFromStamp, recordLatency, measurementForced } from '/latency.js';
@@ -13,6 +16,7 @@ const STATE_LABELS = {
   idle: 'Paused',
 };
 const LATENCY_FRESH_MS = 2000; // the overlay shows latency only if measured this recently
+const REGIONS_HOLD_MS = 2000; // motion boxes vanish this long after the last update
 
 export class Tile {
   /**
@@ -27,6 +31,12 @@ export class Tile {
     this.actions = actions;
     this.lastLatency = null;
     this.lastLatencyAt = 0;
+    this.armed = null; // unknown until the live channel (or GET .../arm) says
+    this.regions = []; // motion boxes shown now, [x, y, w, h] normalised to the picture
+    this.regionsEvent = null;
+    this.regionsTimer = 0;
+    metrics.regions ??= {};
+    metrics.regions[this.id] = this.regions;
     this.#build();
     this.reader = new TimestampReader();
     this.player = new CameraPlayer(this.video, camera.links.whep, {
@@ -36,6 +46,7 @@ export class Tile {
         ? `Camera offline${this.camera.error ? `: ${this.camera.error}` : ''}` : null),
     });
     this.stats = new StatsOverlay(this.statsEl, () => this.player.pc, () => this.#recentLatency());
+    this.chart = new ActivityChart(this.activityEl, this.id);
     metrics.frames[this.id] ??= 0;
     this.update(camera);
     this.refreshPoster();
@@ -54,10 +65,15 @@ export class Tile {
     this.infoBtn = $('.btn-info');
     this.audioBtn = $('.btn-audio');
     this.closeBtn = $('.btn-close');
+    this.armBtn = $('.btn-arm');
+    this.regionsEl = $('.tile-regions');
+    this.activityEl = $('.tile-activity');
 
     this.el.dataset.testid = `tile-${this.id}`;
     this.video.dataset.testid = `video-${this.id}`;
     this.stateEl.dataset.testid = `state-${this.id}`;
+    this.armBtn.dataset.testid = `arm-${this.id}`;
+    this.regionsEl.dataset.testid = `regions-${this.id}`;
     this.video.muted = true;
     this.nameEl.href = `#/camera/${encodeURIComponent(this.id)}`;
 
@@ -65,7 +81,11 @@ export class Tile {
     this.infoBtn.addEventListener('click', () => this.toggleStats());
     this.audioBtn.addEventListener('click', () => this.setMuted(!this.video.muted));
     this.closeBtn.addEventListener('click', () => this.actions.onClose());
+    this.armBtn.addEventListener('click', () => this.#toggleArmed());
     this.video.addEventListener('volumechange', () => this.#renderAudio());
+    this.video.addEventListener('resize', () => this.#drawRegions()); // picture size known
+    this.resizeObserver = new ResizeObserver(() => this.#drawRegions());
+    this.resizeObserver.observe(this.regionsEl);
   }
 
   /** Apply fresh camera info from the server. */
@@ -74,6 +94,7 @@ export class Tile {
     this.camera = camera;
     this.nameEl.textContent = camera.name || camera.id;
     this.video.setAttribute('aria-label', `Live video: ${camera.name || camera.id}`);
+    this.#renderArmed();
     if (camera.width > 0 && camera.height > 0) {
       this.el.style.setProperty('--aspect', `${camera.width} / ${camera.height}`);
     }
@@ -95,6 +116,134 @@ export class Tile {
   setFull(full) {
     this.el.classList.toggle('is-full', full);
     this.closeBtn.hidden = !full;
+    this.activityEl.hidden = !full;
+    if (full) this.chart.show();
+    else this.chart.hide();
+  }
+
+  // ---- arming ----------------------------------------------------------------------------
+
+  /** The server's word on whether this camera raises alerts (hello / armed messages). */
+  setArmed(armed) {
+    this.armed = Boolean(armed);
+    this.#renderArmed();
+  }
+
+  /** Ask the server, unless the live channel has told us already. */
+  async loadArmed() {
+    try {
+      const res = await apiFetch(`/api/cameras/${encodeURIComponent(this.id)}/arm`, {
+        headers: { Accept: 'application/json' },
+        cache: 'no-store',
+      });
+      if (res.ok && this.armed === null) this.setArmed((await res.json()).armed);
+    } catch {
+      // The live channel's hello will tell us.
+    }
+  }
+
+  async #toggleArmed() {
+    if (this.armed === null || this.armBtn.disabled) return;
+    const wanted = !this.armed;
+    const previous = this.armed;
+    this.armBtn.disabled = true;
+    this.setArmed(wanted); // at once; put back if the server says no
+    try {
+      const res = await apiFetch(`/api/cameras/${encodeURIComponent(this.id)}/arm`, {
+        method: 'PUT',
+        headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ armed: wanted }),
+        cache: 'no-store',
+      });
+      if (!res.ok) throw await httpError(res);
+      this.setArmed((await res.json()).armed);
+    } catch (err) {
+      if (err instanceof UnauthorizedError) return;
+      this.setArmed(previous);
+      this.armBtn.title = `Could not ${wanted ? 'arm' : 'disarm'}: ${err.message}`;
+    } finally {
+      this.armBtn.disabled = false;
+    }
+  }
+
+  #renderArmed() {
+    const known = this.armed !== null;
+    const name = this.camera.name || this.camera.id;
+    this.armBtn.disabled = !known;
+    this.armBtn.classList.toggle('is-disarmed', this.armed === false);
+    this.armBtn.setAttribute('aria-pressed', String(this.armed === true));
+    this.armBtn.setAttribute('aria-label', `Alerts for ${name}`);
+    if (!known) this.armBtn.title = 'Alerts';
+    else this.armBtn.title = this.armed ? 'Armed: tap to disarm' : 'Disarmed: tap to arm';
+    this.el.dataset.armed = known ? String(this.armed) : '';
+  }
+
+  // ---- live events -----------------------------------------------------------------------
+
+  /** An `event` message about this camera. */
+  onEvent(message) {
+    const { event, phase } = message;
+    this.chart.refreshSoon();
+    if (event.kind !== 'motion') return;
+    if (phase === 'end') {
+      if (this.regionsEvent === null || this.regionsEvent === event.id) this.#clearRegions();
+      return;
+    }
+    const boxes = (event.regions ?? []).filter(
+      (box) => Array.isArray(box) && box.length === 4 && box.every(Number.isFinite),
+    );
+    this.regionsEvent = event.id;
+    this.#setRegions(boxes);
+    clearTimeout(this.regionsTimer);
+    this.regionsTimer = setTimeout(() => this.#clearRegions(), REGIONS_HOLD_MS);
+  }
+
+  #clearRegions() {
+    clearTimeout(this.regionsTimer);
+    this.regionsEvent = null;
+    this.#setRegions([]);
+  }
+
+  #setRegions(boxes) {
+    this.regions = boxes.map((box) => box.slice());
+    this.metrics.regions[this.id] = this.regions;
+    this.regionsEl.hidden = this.regions.length === 0;
+    this.#drawRegions();
+  }
+
+  /** Boxes over the picture, which object-fit: contain may letterbox inside the element. */
+  #drawRegions() {
+    const canvas = this.regionsEl;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!this.regions.length || !width || !height) return;
+    const ratio = window.devicePixelRatio || 1;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    const ctx = canvas.getContext('2d');
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const sourceW = this.video.videoWidth || this.camera.width || 16;
+    const sourceH = this.video.videoHeight || this.camera.height || 9;
+    const scale = Math.min(width / sourceW, height / sourceH);
+    const pictureW = sourceW * scale;
+    const pictureH = sourceH * scale;
+    const left = (width - pictureW) / 2;
+    const top = (height - pictureH) / 2;
+    const color = getComputedStyle(canvas).getPropertyValue('--kind-motion').trim() || '#f2b84b';
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = color;
+    ctx.fillStyle = color;
+    for (const [x, y, w, h] of this.regions) {
+      const bx = left + x * pictureW;
+      const by = top + y * pictureH;
+      const bw = w * pictureW;
+      const bh = h * pictureH;
+      ctx.globalAlpha = 0.15;
+      ctx.fillRect(bx, by, bw, bh);
+      ctx.globalAlpha = 1;
+      ctx.strokeRect(bx + 1, by + 1, Math.max(0, bw - 2), Math.max(0, bh - 2));
+    }
   }
 
   /** Reload the snapshot poster, unless the stream is showing anyway. */
@@ -123,6 +272,10 @@ export class Tile {
 
   destroy() {
     this.stats.close();
+    this.chart.hide();
+    this.resizeObserver.disconnect();
+    clearTimeout(this.regionsTimer);
+    delete this.metrics.regions[this.id];
     this.player.destroy();
     this.el.remove();
     delete this.metrics.state[this.id];

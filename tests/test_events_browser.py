@@ -1,0 +1,428 @@
+"""The dashboard's live events in Debian's Chromium: alert banners, the event list, arming,
+motion regions, the activity chart and resuming the live channel after a disconnect.
+
+Motion, sound and health detection are off: the only events are the ones injected here,
+in-process, through the same EventService the detectors feed."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import av
+import numpy as np
+import pytest
+from playwright.async_api import Browser, Error, Page, async_playwright
+
+from camera.analysis import Kind, Observation
+from camera.snapshots import encode_jpeg
+from tests.conftest import PASSWORD, demo_config
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+PHONE = {"width": 390, "height": 844}
+
+# Init scripts run before the page's own and are not subject to its CSP: they may listen.
+CSP_LISTENER = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+});
+"""
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture(scope="module")
+def jpeg() -> bytes:
+    """A small picture with something on it (a gradient and a bright box)."""
+    picture = np.zeros((180, 320, 3), np.uint8)
+    picture[:, :, 0] = np.linspace(20, 120, 320, dtype=np.uint8)[None, :]
+    picture[:, :, 2] = np.linspace(60, 160, 180, dtype=np.uint8)[:, None]
+    picture[40:120, 60:140] = (240, 200, 60)
+    return encode_jpeg(av.VideoFrame.from_ndarray(picture, format="rgb24"))
+
+
+def events_config() -> dict[str, Any]:
+    config = demo_config(
+        motion={"enabled": False},
+        sound={"enabled": False},
+        health={"frozen_seconds": 0, "tamper": False},
+    )
+    config["events"] = {"cooldown_seconds": 0}  # every injected event may alert
+    return config
+
+
+class Watched:
+    """A dashboard page with its page errors and CSP reports collected."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        self.csp_console: list[str] = []
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            self.csp_console.append(message.text)
+
+    async def check_clean(self) -> None:
+        violations = await self.page.evaluate("window.__csp")
+        assert violations == [], violations
+        assert self.csp_console == []
+        assert self.errors == []
+
+
+async def open_dashboard(server: Any, browser: Browser, path: str = "/") -> Watched:
+    client = await server.browser_login("admin")
+    context = await browser.new_context(viewport=PHONE)
+    await context.add_init_script(CSP_LISTENER)
+    await context.add_cookies(
+        [
+            {
+                "name": "sentrycam_session",
+                "value": client.cookies["sentrycam_session"],
+                "url": server.base_url,
+            }
+        ]
+    )
+    watched = Watched(await context.new_page())
+    await watched.page.goto(server.base_url + path)
+    await wait_js(watched.page, "window.sentrycam?.ws?.state === 'open'")
+    await wait_js(
+        watched.page, "document.querySelector('[data-testid=arm-demo]')?.disabled === false"
+    )
+    return watched
+
+
+async def wait_js(page: Page, expression: str, timeout: float = 20.0) -> Any:
+    """Poll a page expression until truthy (wait_for_function would need eval, which the
+    CSP forbids). A navigation in between only means: try again."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            value = await page.evaluate(expression)
+        except Error:
+            value = None  # execution context destroyed by a navigation
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, f"timed out: {expression}"
+        await asyncio.sleep(0.05)
+
+
+def observe(
+    server: Any,
+    phase: str,
+    *,
+    kind: Kind = "motion",
+    regions: list[tuple[float, float, float, float]] | None = None,
+    snapshot: bytes | None = None,
+    score: float = 0.3,
+) -> None:
+    server.services.events.observe(
+        Observation(
+            "demo",
+            kind,
+            phase,  # type: ignore[arg-type]
+            time.time(),
+            score=score,
+            regions=regions or [],
+            snapshot=snapshot,
+        )
+    )
+
+
+async def newest_event(server: Any) -> dict[str, Any]:
+    response = await server.client.get("/api/events", params={"limit": 1})
+    assert response.status_code == 200, response.text
+    event: dict[str, Any] = response.json()["events"][0]
+    return event
+
+
+async def inject_event(server: Any, jpeg: bytes | None = None) -> int:
+    """A whole motion event (start, end); returns its id."""
+    observe(server, "start", regions=[(0.1, 0.1, 0.2, 0.3)], snapshot=jpeg)
+    event_id = int((await newest_event(server))["id"])
+    observe(server, "end")
+    return event_id
+
+
+async def rows(page: Page) -> list[str]:
+    return list(
+        await page.evaluate(
+            "[...document.querySelectorAll('[data-testid=event-list] > li')]"
+            ".map((li) => li.dataset.testid)"
+        )
+    )
+
+
+async def painted_pixels(page: Page, testid: str) -> int:
+    return int(
+        await page.evaluate(
+            f"""(() => {{
+              const c = document.querySelector('[data-testid={testid}]');
+              if (!c || !c.width || !c.height) return 0;
+              const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+              let n = 0;
+              for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+              return n;
+            }})()"""
+        )
+    )
+
+
+async def test_motion_alert_row_and_regions_live(start_server, browser, jpeg):
+    server = await start_server(events_config())
+    await server.wait_online("demo")
+    watched = await open_dashboard(server, browser)
+    page = watched.page
+    await page.get_by_test_id("event-list").wait_for(state="attached")
+    assert await rows(page) == []
+
+    observe(server, "start", regions=[(0.1, 0.1, 0.2, 0.3)], snapshot=jpeg)
+    event_id = (await newest_event(server))["id"]
+
+    # The alert banner: camera, kind, time and the snapshot.
+    banner = page.get_by_test_id("alert-banner")
+    await banner.wait_for(state="visible", timeout=10_000)
+    text = await banner.inner_text()
+    assert "Motion" in text
+    assert "demo" in text
+    assert await banner.locator("a").get_attribute("href") == "#/camera/demo"
+    await wait_js(page, "document.querySelector('.alert-thumb')?.naturalWidth > 0")
+    assert await page.evaluate("window.sentrycam.alerts") == 1
+
+    # A new row at the top, without reloading; still going.
+    row = page.get_by_test_id(f"event-{event_id}")
+    await row.wait_for(state="visible", timeout=10_000)
+    assert await row.get_attribute("data-state") == "ongoing"
+    assert "ongoing" in await row.inner_text()
+    await wait_js(
+        page, f"document.querySelector('[data-testid=event-{event_id}] img')?.naturalWidth > 0"
+    )
+
+    # The motion box over the video while it lasts, following updates.
+    await wait_js(page, "window.sentrycam.regions.demo?.length === 1")
+    box = await page.evaluate("window.sentrycam.regions.demo[0]")
+    assert box == pytest.approx([0.1, 0.1, 0.2, 0.3])
+    assert await page.get_by_test_id("regions-demo").is_visible()
+    assert await painted_pixels(page, "regions-demo") > 100
+
+    observe(server, "update", regions=[(0.5, 0.4, 0.25, 0.25)], score=0.6)
+    await wait_js(page, "window.sentrycam.regions.demo?.[0]?.[0] === 0.5")
+
+    # End: the box goes at once (not only after the 2 s hold) and the row shows it ended.
+    observe(server, "end")
+    await wait_js(page, "window.sentrycam.regions.demo?.length === 0", timeout=1.5)
+    assert await page.get_by_test_id("regions-demo").is_hidden()
+    await wait_js(
+        page, f"document.querySelector('[data-testid=event-{event_id}]')?.dataset.state === 'ended'"
+    )
+    assert "ongoing" not in await row.inner_text()
+    assert "0.60" in await row.inner_text()  # the best score
+
+    # Without updates the boxes vanish after 2 s even if no end comes.
+    observe(server, "start", regions=[(0.2, 0.2, 0.1, 0.1)])
+    await wait_js(page, "window.sentrycam.regions.demo?.length === 1")
+    started = time.monotonic()
+    await wait_js(page, "window.sentrycam.regions.demo?.length === 0", timeout=5)
+    assert time.monotonic() - started > 1.0
+    observe(server, "end")
+    await wait_js(page, "window.sentrycam.alerts === 2")
+    assert await page.get_by_test_id("alert-banner").count() == 2
+    assert len(await rows(page)) == 2
+    await watched.check_clean()
+
+
+async def test_disarm_records_events_without_alerts(start_server, browser, jpeg):
+    server = await start_server(events_config())
+    await server.wait_online("demo")
+    watched = await open_dashboard(server, browser)
+    page = watched.page
+    toggle = page.get_by_test_id("arm-demo")
+    assert await toggle.get_attribute("aria-pressed") == "true"
+
+    await toggle.click()
+    await wait_js(page, "document.querySelector('[data-testid=arm-demo]').ariaPressed === 'false'")
+    deadline = time.monotonic() + 10
+    while server.services.events.armed("demo"):
+        assert time.monotonic() < deadline, "the camera was not disarmed"
+        await asyncio.sleep(0.05)
+
+    event_id = await inject_event(server, jpeg)
+    await page.get_by_test_id(f"event-{event_id}").wait_for(state="visible", timeout=10_000)
+    await wait_js(
+        page, f"document.querySelector('[data-testid=event-{event_id}]')?.dataset.state === 'ended'"
+    )
+    await asyncio.sleep(0.5)  # an alert would follow its start message at once
+    assert await page.evaluate("window.sentrycam.alerts") == 0
+    assert await page.get_by_test_id("alert-banner").count() == 0
+    assert (await server.client.get(f"/api/events/{event_id}")).json()["alert"] is False
+
+    # Arming elsewhere (another phone, the API) shows here too; then alerts come back.
+    await server.services.events.set_armed("demo", True)
+    await wait_js(page, "document.querySelector('[data-testid=arm-demo]').ariaPressed === 'true'")
+    await inject_event(server)
+    await page.get_by_test_id("alert-banner").wait_for(state="visible", timeout=10_000)
+    assert await page.evaluate("window.sentrycam.alerts") == 1
+    await watched.check_clean()
+
+
+async def test_reconnect_resumes_without_gaps_or_duplicates(start_server, browser):
+    server = await start_server(events_config())
+    await server.wait_online("demo")
+    watched = await open_dashboard(server, browser)
+    page = watched.page
+    first = await inject_event(server)
+    await page.get_by_test_id(f"event-{first}").wait_for(state="visible", timeout=10_000)
+    assert await page.evaluate("window.sentrycam.ws.connects") == 1
+
+    # The server drops the page (as for a slow reader); two events happen while it is away.
+    live = server.services.live
+    assert len(live._connections) == 1
+    for connection in list(live._connections):
+        connection.close(4008)
+    observe(server, "start", regions=[(0.1, 0.1, 0.2, 0.3)])
+    observe(server, "end")
+    observe(server, "start", kind="sound", score=0.8)
+    observe(server, "end", kind="sound")
+    events = (await server.client.get("/api/events")).json()["events"]
+    second, third = events[1]["id"], events[0]["id"]
+
+    await wait_js(page, "window.sentrycam.ws.connects === 2", timeout=15)
+    await wait_js(page, "window.sentrycam.ws.state === 'open'")
+    for event_id in (second, third):
+        await page.get_by_test_id(f"event-{event_id}").wait_for(state="visible", timeout=10_000)
+    await wait_js(page, f"window.sentrycam.ws.lastId === {live.last_id}")
+    assert await rows(page) == [f"event-{third}", f"event-{second}", f"event-{first}"]
+    assert await page.get_by_test_id(f"event-{third}").get_attribute("data-state") == "ended"
+    assert await page.evaluate("window.sentrycam.alerts") == 3  # each alert exactly once
+
+    # A reload resumes from the id kept in sessionStorage: nothing is raised twice.
+    last_id = await page.evaluate("window.sentrycam.ws.lastId")
+    await page.reload()
+    await wait_js(page, "window.sentrycam?.ws?.state === 'open'")
+    assert await page.evaluate("window.sentrycam.ws.lastId") == last_id
+    await page.get_by_test_id(f"event-{first}").wait_for(state="visible", timeout=10_000)
+    assert await rows(page) == [f"event-{third}", f"event-{second}", f"event-{first}"]
+    assert await page.evaluate("window.sentrycam.alerts") == 0
+
+    # A gap older than the server keeps: it says resync and the page reloads the list.
+    for connection in list(live._connections):
+        connection.close(4008)
+    observe(server, "start", regions=[(0.1, 0.1, 0.2, 0.3)])
+    observe(server, "end")
+    live._oldest_kept = live.last_id + 1  # as if the missed messages were pruned
+    fourth = (await newest_event(server))["id"]
+    await page.get_by_test_id(f"event-{fourth}").wait_for(state="visible", timeout=15_000)
+    await wait_js(page, f"window.sentrycam.ws.lastId === {live.last_id}")
+    assert await rows(page) == [f"event-{n}" for n in (fourth, third, second, first)]
+    await watched.check_clean()
+
+
+async def test_acknowledge_and_activity_chart(start_server, browser, jpeg):
+    server = await start_server(events_config())
+    await server.wait_online("demo")
+    watched = await open_dashboard(server, browser)
+    page = watched.page
+
+    # Acknowledge from the banner.
+    first = await inject_event(server, jpeg)
+    await page.get_by_test_id("alert-banner").wait_for(state="visible", timeout=10_000)
+    await page.get_by_test_id(f"alert-ack-{first}").click()
+    await page.get_by_test_id("alert-banner").wait_for(state="detached", timeout=10_000)
+    event = (await server.client.get(f"/api/events/{first}")).json()
+    assert event["acknowledged"] is True
+    assert event["acknowledged_by"] == "admin"
+    row = page.get_by_test_id(f"event-{first}")
+    await wait_js(
+        page,
+        f"document.querySelector('[data-testid=event-{first}] .event-acked')?.hidden === false",
+    )
+    assert "Seen by admin" in await row.inner_text()
+
+    # Acknowledge from the list: the banner of that event goes too.
+    second = await inject_event(server)
+    await page.get_by_test_id("alert-banner").wait_for(state="visible", timeout=10_000)
+    await page.get_by_test_id(f"event-ack-{second}").click()
+    await page.get_by_test_id("alert-banner").wait_for(state="detached", timeout=10_000)
+    assert (await server.client.get(f"/api/events/{second}")).json()["acknowledged"] is True
+
+    # The camera's full view: the activity chart counts them, and follows new events.
+    await page.goto(server.base_url + "/#/camera/demo")
+    chart = page.get_by_test_id("activity-demo")
+    await chart.wait_for(state="visible", timeout=10_000)
+    await wait_js(
+        page, "document.querySelector('[data-testid=activity-demo]').dataset.total === '2'"
+    )
+    assert await painted_pixels(page, "activity-demo") > 100
+    assert "2 motion" in (await chart.get_attribute("aria-label") or "")
+    await inject_event(server)
+    await wait_js(
+        page, "document.querySelector('[data-testid=activity-demo]').dataset.total === '3'", 10
+    )
+    # The alert shows over the full view and leads to the camera.
+    await page.get_by_test_id("alert-banner").wait_for(state="visible", timeout=10_000)
+    await page.get_by_test_id("alert-banner").locator("a").click()
+    await page.get_by_test_id("alert-banner").wait_for(state="detached", timeout=10_000)
+    assert page.url.endswith("#/camera/demo")
+    await watched.check_clean()
+
+
+async def test_renewed_session_reconnects_revoked_session_goes_to_login(start_server, browser):
+    server = await start_server(events_config())
+    await server.wait_online("demo")
+    watched = await open_dashboard(server, browser)
+    page = watched.page
+    # Changing the password ends every session (the socket closes with 4401) but renews
+    # this page's: the channel comes back, the page stays.
+    change = {"current_password": PASSWORD, "new_password": "amber-lantern-orbit-47"}
+    status = await page.evaluate(
+        """(body) => fetch('/api/auth/password', {
+             method: 'POST',
+             headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify(body),
+           }).then((r) => r.status)""",
+        change,
+    )
+    assert status == 200
+    await wait_js(
+        page, "window.sentrycam.ws.connects === 2 && window.sentrycam.ws.state === 'open'"
+    )
+    assert urlsplit(page.url).path == "/"
+    event_id = await inject_event(server)
+    await page.get_by_test_id(f"event-{event_id}").wait_for(state="visible", timeout=10_000)
+
+    # Logging out ends the session for good: to the login page, sooner than the 10 s
+    # camera poll would notice.
+    status = await page.evaluate(
+        "fetch('/api/auth/logout', {method: 'POST'}).then((r) => r.status)"
+    )
+    assert status == 204
+    await wait_js(page, "location.pathname === '/login'", timeout=6)
+    assert watched.errors == []
