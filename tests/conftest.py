@@ -143,3 +143,18 @@ async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         await running_server.close()
         server.should_exit = True
         await asyncio.wait_for(task, 20)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    from playwright.async_api import async_playwright
+
+    from tests.browser import CHROMIUM_ARGS
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()

@@ -2,67 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
+from tests.browser import logged_in_context, wait_js
 from tests.conftest import demo_config
-
-pytestmark = pytest.mark.browser
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        await chromium.close()
-
-
-async def wait_js(page: Page, expression: str, timeout: float = 20.0) -> Any:
-    """Poll a page expression until truthy. (Playwright's wait_for_function evaluates
-    strings with eval, which the dashboard's CSP rightly forbids.)"""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await page.evaluate(expression)
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"timed out: {expression}"
-        await asyncio.sleep(0.05)
 
 
 async def logged_in_page(server: Any, browser: Browser, name: str = "admin", **kw: Any) -> Page:
-    client = await server.browser_login(name)
-    context = await browser.new_context(**kw)
-    await context.add_cookies(
-        [
-            {
-                "name": "sentrycam_session",
-                "value": client.cookies["sentrycam_session"],
-                "url": server.base_url,
-            }
-        ]
-    )
+    context = await logged_in_context(server, browser, name, **kw)
     return await context.new_page()
+
+
+pytestmark = pytest.mark.browser
 
 
 async def state(page: Page, camera: str) -> Any:

@@ -4,94 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Error, Locator, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Locator, Page
 
+from tests.browser import CSP_LISTENER, PHONE, Watched, wait_js
 from tests.conftest import PASSWORD, demo_config
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-]
-PHONE = {"width": 390, "height": 844}
 GOOD_PASSWORD = "amber-lantern-orbit-47"
 TIMEOUT_MS = 15_000
-
-# Init scripts run before the page's own and are not subject to its CSP: they may listen.
-CSP_LISTENER = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', (e) => {
-  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
-});
-"""
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        await chromium.close()
-
-
-class Watched:
-    """A page with its page errors and CSP reports collected."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        self.csp_console: list[str] = []
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._console)
-
-    def _console(self, message: Any) -> None:
-        if "Content Security Policy" in message.text:
-            self.csp_console.append(message.text)
-
-    async def check_clean(self) -> None:
-        """No CSP violation on the current document, and no page error so far."""
-        violations = await self.page.evaluate("window.__csp")
-        assert violations == [], violations
-        assert self.csp_console == []
-        assert self.errors == []
 
 
 async def new_page(browser: Browser) -> tuple[BrowserContext, Watched]:
     context = await browser.new_context(viewport=PHONE)
     await context.add_init_script(CSP_LISTENER)
     return context, Watched(await context.new_page())
-
-
-async def wait_js(page: Page, expression: str, timeout: float = 20.0) -> Any:
-    """Poll a page expression until truthy (wait_for_function would need eval, which the
-    CSP forbids). A navigation in between only means: try again."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            value = await page.evaluate(expression)
-        except Error:
-            value = None  # execution context destroyed by a navigation
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"timed out: {expression}"
-        await asyncio.sleep(0.05)
 
 
 async def wait_text(locator: Locator, needle: str, timeout: float = 10.0) -> str:
