@@ -1,0 +1,1 @@
+"""Sentrycam benchmark suite: ``python -m bench.run`` (see bench/README.md)."""

@@ -1,0 +1,210 @@
+"""Event-to-WebSocket latency with 1, 100 and 1000 connected clients.
+
+    .venv/bin/python -m bench.events_ws [--clients 1 100 1000] [--events 50]
+
+A server process (the real app on uvicorn, loopback, a demo camera with its detectors off)
+injects one event per second into its EventService exactly where the detectors hand
+them in; a client process holds N authenticated WebSocket connections and records, for
+every event start it receives on every connection, ``receive time - event start time``
+(same machine, same clock). Reports p50 / p99 / max per client count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+PYTHON = sys.executable
+# One event a second: each is three messages (start, alert, end) to every client. Faster
+# injection would measure queueing (throughput), not the latency of one event.
+INTERVAL_S = 1.0
+
+
+def _raise_fd_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
+
+
+# ----- server process -------------------------------------------------------------------------
+
+
+async def run_server(port: int, data_dir: Path, events: int, wait_for: Path) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from api.cli import uvicorn_config
+    from api.services import Services
+    from camera.analysis import Observation
+    from camera.config import parse_settings
+    from camera.manager import LoadedConfig
+
+    settings = parse_settings(
+        {
+            "webrtc": {"ice_addresses": ["127.0.0.1"]},
+            "events": {"cooldown_seconds": 0},
+            "cameras": [
+                {
+                    "id": "demo",
+                    "source": "demo",
+                    "width": 320,
+                    "height": 180,
+                    "fps": 10,
+                    "motion": {"enabled": False},
+                    "sound": {"enabled": False},
+                    "health": {"frozen_seconds": 0, "tamper": False},
+                }
+            ],
+        }
+    )
+    services = Services(LoadedConfig(settings, "file", None), data_dir)
+    config = uvicorn_config(create_app(services), "127.0.0.1", port, None)
+    config.ws = os.environ.get("BENCH_WS", "auto")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.05)
+
+    def token(db: Any) -> str:
+        user = services.accounts.create_user(db, "bench", "latency-probe-password-9", "admin", None)
+        return services.accounts.create_token(db, user, "bench", None)[0]
+
+    print(json.dumps({"token": await services.db.run(token)}), flush=True)
+    # The client process touches a file once all its sockets are open (another process:
+    # polling a path is the simplest signal).
+    while not wait_for.exists():  # noqa: ASYNC110, ASYNC240
+        await asyncio.sleep(0.05)
+    for _ in range(events):
+        now = time.time()
+        services.events.observe(Observation("demo", "motion", "start", now, score=0.2))
+        services.events.observe(Observation("demo", "motion", "end", now))
+        await asyncio.sleep(INTERVAL_S)
+    await asyncio.sleep(2)
+    server.should_exit = True
+    await serving
+
+
+# ----- client process -------------------------------------------------------------------------
+
+
+async def run_clients(port: int, token: str, clients: int, events: int, ready: Path) -> None:
+    import websockets
+
+    latencies: list[float] = []
+    url = f"ws://127.0.0.1:{port}/api/ws"
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def one(ws: Any) -> None:
+        seen = 0
+        async for raw in ws:
+            arrived = time.time()
+            message = json.loads(raw)
+            if message.get("type") == "event" and message.get("phase") == "start":
+                start = datetime.fromisoformat(message["event"]["start"].replace("Z", "+00:00"))
+                latencies.append((arrived - start.timestamp()) * 1000)
+                seen += 1
+                if seen >= events:
+                    return
+
+    sockets = []
+    for _ in range(clients):
+        ws = await websockets.connect(url, additional_headers=headers, max_queue=None)
+        await ws.recv()  # hello
+        sockets.append(ws)
+    ready.touch()  # noqa: ASYNC240 - a tiny file, once
+    await asyncio.wait_for(asyncio.gather(*(one(ws) for ws in sockets)), 120)
+    for ws in sockets:
+        await ws.close()
+    print(json.dumps({"latencies": latencies}), flush=True)
+
+
+# ----- orchestration --------------------------------------------------------------------------
+
+
+def measure(clients: int, events: int) -> dict[str, float]:
+    from tests.conftest import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        ready = Path(tmp) / "ready"
+        server = subprocess.Popen(
+            [PYTHON, "-m", "bench.events_ws", "_server", str(port), tmp, str(events), str(ready)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            while line and not line.startswith('{"token"'):
+                line = server.stdout.readline()
+            if not line:
+                raise RuntimeError("the bench server exited before handing out a token")
+            token = json.loads(line)["token"]
+            out = subprocess.run(
+                [
+                    PYTHON,
+                    "-m",
+                    "bench.events_ws",
+                    "_clients",
+                    str(port),
+                    token,
+                    str(clients),
+                    str(events),
+                    str(ready),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=True,
+            ).stdout
+            latencies = json.loads(out.strip().splitlines()[-1])["latencies"]
+        finally:
+            server.wait(timeout=60)
+    latencies.sort()
+    return {
+        "clients": clients,
+        "samples": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
+        "max_ms": round(latencies[-1], 1),
+    }
+
+
+def main() -> None:
+    _raise_fd_limit()
+    if len(sys.argv) > 1 and sys.argv[1] == "_server":
+        port, data_dir, events, ready = sys.argv[2:6]
+        asyncio.run(run_server(int(port), Path(data_dir), int(events), Path(ready)))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "_clients":
+        port, token, clients, events, ready = sys.argv[2:7]
+        asyncio.run(run_clients(int(port), token, int(clients), int(events), Path(ready)))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 100, 1000])
+    parser.add_argument("--events", type=int, default=20)
+    args = parser.parse_args()
+    rows = [measure(n, args.events) for n in args.clients]
+    print("| clients | samples | p50 ms | p99 ms | max ms |")
+    print("|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(
+            f"| {row['clients']} | {row['samples']} | {row['p50_ms']} | {row['p99_ms']} "
+            f"| {row['max_ms']} |"
+        )
+    os.makedirs("bench/results", exist_ok=True)
+    Path("bench/results/events_ws.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
