@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -54,6 +52,10 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema up to date (Alembic ``upgrade head``)."""
+        # Imported here: Alembic is only needed for this, and costs ~12 MB resident.
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:

@@ -36,6 +36,7 @@ Status = Literal["starting", "online", "offline"]
 
 SNAPSHOT_FRESH_S = 1.0
 DECODE_LINGER_S = 10.0
+ENCODER_LINGER_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Camera:
         self._epoch = time.monotonic()
         # Written by the reader thread, read anywhere (single reference assignments).
         self._video_demand = False
+        self._demand_ended = 0.0
         self._audio_demand = False
         self._encoder: VideoEncoder | None = None
         self._encoder_name = "copy" if self._copy else "libx264"
@@ -177,6 +179,8 @@ class Camera:
     # ----- demand from the hubs (event loop) ---------------------------------------------
 
     def _set_video_demand(self, wanted: bool) -> None:
+        if not wanted:
+            self._demand_ended = time.monotonic()
         self._video_demand = wanted
 
     def _set_audio_demand(self, wanted: bool) -> None:
@@ -204,7 +208,9 @@ class Camera:
                 self.logger.info("encoder %s started", self._encoder_name)
             for packet in self._encoder.encode(frame, self._next_video_pts(now)):
                 self._publish(self.video, packet, packet.is_keyframe)
-        elif self._encoder is not None:
+        # Linger a little: a viewer reconnecting (page reload, network blip) should not pay
+        # for a new encoder, nor the allocator for a churn of large buffers.
+        elif self._encoder is not None and now - self._demand_ended >= ENCODER_LINGER_S:
             self._encoder = None
             self.logger.info("encoder stopped: nobody is watching")
 
