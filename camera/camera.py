@@ -81,6 +81,7 @@ class Camera:
         # Written by the reader thread, read anywhere (single reference assignments).
         self._video_demand = False
         self._demand_ended = 0.0
+        self._analysis_failed_at = 0.0
         self._audio_demand = False
         self._encoder: VideoEncoder | None = None
         self._encoder_name = "copy" if self._copy else "libx264"
@@ -254,7 +255,7 @@ class Camera:
         hub = self.audio
         if hub is None:
             return
-        self._analyzer.audio(frame, time.time())
+        self._analyse(frame, time.time())
         if not self._audio_demand:
             self._audio_encoder = None
             return
@@ -280,9 +281,22 @@ class Camera:
         self._latest_frame_at = now
         wall = time.time()
         if self._analysing and self._analyzer.due(wall):
-            self._analyzer.video(frame, wall)
+            self._analyse(frame, wall)
         if self._frame_waiters:
             self._loop.call_soon_threadsafe(self._wake_frame_waiters)
+
+    def _analyse(self, frame: av.VideoFrame | av.AudioFrame, wall: float) -> None:
+        # The detectors are a consumer, not part of the live path: a failure there is
+        # logged (once a minute at most) and must never take the camera offline.
+        try:
+            if isinstance(frame, av.VideoFrame):
+                self._analyzer.video(frame, wall)
+            else:
+                self._analyzer.audio(frame, wall)
+        except Exception:
+            if wall - self._analysis_failed_at > 60:
+                self._analysis_failed_at = wall
+                self.logger.exception("event detection failed on a frame")
 
     def _observed(self, observation: Observation) -> None:
         for listener in self.observation_listeners:
