@@ -348,13 +348,19 @@ class EventService:
                 self._pending.events[event_id] = current.event
         await self.flush()
 
-        def store(db: Session) -> None:
+        def store(db: Session) -> dict[str, Any] | None:
             event = db.get(Event, event_id)
-            if event is not None and event.acknowledged_at is None:
+            if event is None:
+                return None
+            if event.acknowledged_at is None:
                 event.acknowledged_at = stamp
                 event.acknowledged_by = user
+            return event_json(event)
 
-        await self._db.run(store)
+        body = await self._db.run(store)
+        if body is not None:
+            # Every other dashboard drops its banner and marks the row.
+            self._publish({"type": "event", "phase": "ack", "event": body}, body["camera"])
 
     # ----- queries (REST) ----------------------------------------------------------------
 

@@ -68,6 +68,23 @@ async def test_hello_then_events_in_order(server):
         assert ("alert", None) in kinds  # armed, first event: an alert
 
 
+async def test_acknowledging_is_pushed_to_every_dashboard(server):
+    inject(server, 1)
+    await server.services.events.flush()
+    event_id = (await server.client.get("/api/events")).json()["events"][0]["id"]
+    async with aconnect_ws(server.base_url + "/api/ws", server.client) as ws:
+        await ws.receive_json(timeout=10)
+        assert (await server.client.post(f"/api/events/{event_id}/ack")).status_code == 200
+        (message,) = [
+            m
+            for m in await receive_until(ws, lambda m: m.get("phase") == "ack")
+            if m.get("phase") == "ack"
+        ]
+    assert message["event"]["id"] == event_id
+    assert message["event"]["acknowledged"] is True
+    assert message["event"]["acknowledged_by"] == "admin"
+
+
 async def test_many_clients_all_get_everything(server):
     async with contextlib.AsyncExitStack() as stack:
         sockets = [

@@ -184,7 +184,7 @@ export class Tile {
   onEvent(message) {
     const { event, phase } = message;
     this.chart.refreshSoon();
-    if (event.kind !== 'motion') return;
+    if (event.kind !== 'motion' || phase === 'ack') return; // ack: seen elsewhere, not motion
     if (phase === 'end') {
       if (this.regionsEvent === null || this.regionsEvent === event.id) this.#clearRegions();
       return;
