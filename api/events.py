@@ -374,18 +374,7 @@ class EventService:
 
 def _detached_copy(event: Event) -> Event:
     """A fresh ORM object with the same values (the in-memory one keeps changing)."""
-    return Event(
-        id=event.id,
-        camera=event.camera,
-        kind=event.kind,
-        start=event.start,
-        end=event.end,
-        score=event.score,
-        regions=list(event.regions),
-        zones=list(event.zones),
-        alert=event.alert,
-        snapshot=event.snapshot,
-        acknowledged_at=event.acknowledged_at,
-        acknowledged_by=event.acknowledged_by,
-        detail=event.detail,
-    )
+    values = {column.key: getattr(event, column.key) for column in Event.__table__.columns}
+    values["regions"] = list(event.regions)
+    values["zones"] = list(event.zones)
+    return Event(**values)

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..accounts import Principal
 from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
 from ..events import event_json
@@ -17,6 +18,7 @@ from ..files import safe_file
 from ..models import Event
 from ..schemas import ActivityOut, ArmState, EventKind, EventOut, EventPage, Problem
 from ..security import client_address
+from ..services import Services
 
 router = APIRouter(tags=["events"])
 ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": Problem}, 404: {"model": Problem}}
@@ -72,14 +74,14 @@ async def list_events(
     )
 
 
-async def _event(services: Any, principal: Any, event_id: int) -> Event:
+async def _event(services: Services, principal: Principal, event_id: int) -> Event:
     await services.events.flush()
     event = await services.db.run(lambda db: db.get(Event, event_id))
     if event is None:
         raise NotFound(f"no event {event_id}")
     if not principal.can_see(event.camera):
         raise Forbidden(f"you may not see camera {event.camera!r}")
-    return event  # type: ignore[no-any-return]
+    return event
 
 
 @router.get("/api/events/{event_id}", response_model=EventOut, responses=ERRORS)
@@ -161,7 +163,8 @@ async def activity(
 
     counts: dict[str, list[int]] = {}
     for kind, start in await services.db.run(query):
-        index = int((_utc(start) - first).total_seconds() // 3600)  # type: ignore[operator]
+        aware = start if start.tzinfo else start.replace(tzinfo=UTC)
+        index = int((aware - first).total_seconds() // 3600)
         if 0 <= index < hours:
             counts.setdefault(kind, [0] * hours)[index] += 1
     labels = [(first + timedelta(hours=i)).isoformat().replace("+00:00", "Z") for i in range(hours)]
