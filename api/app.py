@@ -11,7 +11,19 @@ from camera import __version__
 
 from .errors import install_error_handlers
 from .headers import SecurityHeaders
-from .routes import audit, auth, cameras, events, health, live, pages, tokens, users, whep
+from .routes import (
+    audit,
+    auth,
+    cameras,
+    events,
+    health,
+    live,
+    pages,
+    recordings,
+    tokens,
+    users,
+    whep,
+)
 from .security import authorize, authorize_websocket
 from .services import Services
 
@@ -21,6 +33,7 @@ HTTP_ROUTERS = (
     cameras.router,
     whep.router,
     events.router,
+    recordings.router,
     users.router,
     tokens.router,
     audit.router,

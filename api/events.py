@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -31,13 +31,14 @@ from camera.config import EventsConfig
 
 from .db import Database
 from .live import LiveChannel, camera_message
-from .models import CameraSetting, Event, LiveMessage
+from .models import CameraSetting, Event, LiveMessage, Recording
 
 logger = logging.getLogger(__name__)
 
 FLUSH_INTERVAL_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
-KINDS = ("motion", "sound", "offline", "online", "frozen", "tamper")
+KINDS = ("motion", "sound", "offline", "online", "frozen", "tamper", "storage")
+SYSTEM_ALERT_INTERVAL_S = 6 * 3600.0
 
 
 def iso(t: float | datetime | None) -> str | None:
@@ -49,8 +50,24 @@ def iso(t: float | datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def event_json(event: Event) -> dict[str, Any]:
-    """The event as the API and the live channel show it (a contract: docs/api.md)."""
+SYSTEM_CAMERA = "*"  # events not tied to one camera (storage); only admins see them
+
+
+class RecordingHooks(Protocol):
+    """What the recording service does when events begin and end (api/recordings.py)."""
+
+    def event_started(self, event: Event, at: float) -> int | None: ...
+
+    def event_ended(self, event: Event, at: float) -> None: ...
+
+    def clip_summary(self, clip_id: int) -> dict[str, Any] | None: ...
+
+
+def event_json(event: Event, clip: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The event as the API and the live channel show it (a contract: docs/api.md).
+
+    ``clip`` is the summary of the recording that shows it (see ``recording_summary``).
+    """
     base = f"/api/events/{event.id}"
     return {
         "id": event.id,
@@ -68,8 +85,9 @@ def event_json(event: Event) -> dict[str, Any]:
         "links": {
             "self": base,
             "snapshot": f"{base}/snapshot.jpg" if event.snapshot else None,
-            "clip": None,
+            "clip": f"/api/recordings/{clip['id']}" if clip else None,
         },
+        "clip": clip,
     }
 
 
@@ -105,6 +123,7 @@ class EventService:
         self._next_event_id = 1
         self._flusher: asyncio.Task[None] | None = None
         self._flush_lock = asyncio.Lock()
+        self.recordings: RecordingHooks | None = None
 
     # ----- life cycle --------------------------------------------------------------------
 
@@ -171,7 +190,7 @@ class EventService:
             self._begin(observation)
         else:
             self._publish(
-                {"type": "event", "phase": "update", "event": event_json(current.event)},
+                {"type": "event", "phase": "update", "event": self._json(current.event)},
                 observation.camera,
                 persist=False,
             )
@@ -212,12 +231,15 @@ class EventService:
             acknowledged_at=None,
             acknowledged_by=None,
             detail=observation.detail,
+            clip_id=None,
         )
         self._next_event_id += 1
         self._open[(camera, observation.kind)] = _Open(event, observation.at)
         self._save_snapshot(event, observation.snapshot)
+        if self.recordings is not None:
+            event.clip_id = self.recordings.event_started(event, observation.at)
         self._pending.events[event.id] = event
-        body = event_json(event)
+        body = self._json(event)
         self._publish({"type": "event", "phase": "start", "event": body}, camera)
         if alert:
             self._publish({"type": "alert", "event": body}, camera)
@@ -239,8 +261,48 @@ class EventService:
         event.end = datetime.fromtimestamp(max(at, current.started), UTC)
         if detail:
             event.detail = detail
+        if self.recordings is not None:
+            self.recordings.event_ended(event, max(at, current.started))
         self._pending.events[event.id] = event
-        self._publish({"type": "event", "phase": "end", "event": event_json(event)}, event.camera)
+        self._publish({"type": "event", "phase": "end", "event": self._json(event)}, event.camera)
+
+    def _json(self, event: Event) -> dict[str, Any]:
+        clip = None
+        if event.clip_id is not None and self.recordings is not None:
+            clip = self.recordings.clip_summary(event.clip_id)
+        return event_json(event, clip)
+
+    def system_alert(self, kind: Kind | str, detail: str) -> bool:
+        """An instant alert not tied to a camera (storage), at most once per interval."""
+        now = time.time()
+        key = f"{SYSTEM_CAMERA}:{kind}"
+        if now - self._last_alert.get(key, -1e18) < SYSTEM_ALERT_INTERVAL_S:
+            return False
+        self._last_alert[key] = now
+        stamp = datetime.fromtimestamp(now, UTC)
+        event = Event(
+            id=self._next_event_id,
+            camera=SYSTEM_CAMERA,
+            kind=kind,
+            start=stamp,
+            end=stamp,
+            score=0.0,
+            regions=[],
+            zones=[],
+            alert=True,
+            snapshot=None,
+            acknowledged_at=None,
+            acknowledged_by=None,
+            detail=detail,
+            clip_id=None,
+        )
+        self._next_event_id += 1
+        self._pending.events[event.id] = event
+        body = event_json(event)
+        self._publish({"type": "event", "phase": "start", "event": body}, SYSTEM_CAMERA)
+        self._publish({"type": "alert", "event": body}, SYSTEM_CAMERA)
+        self._publish({"type": "event", "phase": "end", "event": body}, SYSTEM_CAMERA)
+        return True
 
     def _save_snapshot(self, event: Event, jpeg: bytes | None) -> None:
         if jpeg is None:
@@ -248,6 +310,10 @@ class EventService:
         relative = f"{event.camera}/{event.id}.jpg"
         event.snapshot = relative
         self._pending.snapshots.append((self._snapshots / relative, jpeg))
+
+    def publish(self, message: dict[str, Any], camera: str | None) -> None:
+        """Send (and store for replay) a live message about ``camera``."""
+        self._publish(message, camera)
 
     def _publish(self, message: dict[str, Any], camera: str | None, persist: bool = True) -> None:
         stored = self._live.publish(message, camera)
@@ -355,7 +421,7 @@ class EventService:
             if event.acknowledged_at is None:
                 event.acknowledged_at = stamp
                 event.acknowledged_by = user
-            return event_json(event)
+            return event_json(event, clip_of(db, event))
 
         body = await self._db.run(store)
         if body is not None:
@@ -370,6 +436,32 @@ class EventService:
     @property
     def snapshot_dir(self) -> Path:
         return self._snapshots
+
+
+def recording_summary(recording: Recording) -> dict[str, Any]:
+    """What an event shows of its clip (the full record is at ``/api/recordings/{id}``)."""
+    return {
+        "id": recording.id,
+        "state": recording.state,
+        "duration": round(recording.duration, 3),
+        "size": recording.size,
+        "sha256": recording.sha256,
+    }
+
+
+def clip_of(db: Session, event: Event) -> dict[str, Any] | None:
+    if event.clip_id is None:
+        return None
+    recording = db.get(Recording, event.clip_id)
+    return None if recording is None else recording_summary(recording)
+
+
+def clips_of(db: Session, events: list[Event]) -> dict[int, dict[str, Any]]:
+    ids = {e.clip_id for e in events if e.clip_id is not None}
+    if not ids:
+        return {}
+    rows = db.scalars(select(Recording).where(Recording.id.in_(ids)))
+    return {row.id: recording_summary(row) for row in rows}
 
 
 def _detached_copy(event: Event) -> Event:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -82,6 +82,30 @@ class Event(Base):
     snapshot: Mapped[str | None] = mapped_column(String(255), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    # The recording that shows this event (no foreign key: retention deletes recordings
+    # and keeps events; a dangling id reads as "no clip").
+    clip_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class Recording(Base):
+    """An event clip or a continuous segment: one fragmented MP4 under the archive root."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    camera: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # "clip" | "continuous"
+    path: Mapped[str] = mapped_column(String(255), unique=True)
+    start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    audio: Mapped[bool] = mapped_column(Boolean)
+    # "recording" while written, "complete", or "interrupted" (crash, disk error).
+    state: Mapped[str] = mapped_column(String(16))
+    events: Mapped[list[int]] = mapped_column(JSON)
     detail: Mapped[str] = mapped_column(Text, default="")
 
 

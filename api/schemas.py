@@ -167,13 +167,23 @@ class AuditOut(BaseModel):
 
 # ----- events --------------------------------------------------------------------------------
 
-EventKind = Literal["motion", "sound", "offline", "online", "frozen", "tamper"]
+EventKind = Literal["motion", "sound", "offline", "online", "frozen", "tamper", "storage"]
+RecordingKind = Literal["clip", "continuous"]
+RecordingState = Literal["recording", "complete", "interrupted"]
 
 
 class EventLinks(BaseModel):
     self: str
     snapshot: str | None
-    clip: str | None = Field(description="The recorded clip, once recording exists.")
+    clip: str | None = Field(description="The recording showing this event (/api/recordings/N).")
+
+
+class ClipSummary(BaseModel):
+    id: int
+    state: RecordingState
+    duration: float = Field(description="Seconds recorded so far, or in all once complete.")
+    size: int = Field(description="Bytes.")
+    sha256: str | None = Field(description="Hex SHA-256 of the file, once complete.")
 
 
 class EventOut(BaseModel):
@@ -192,6 +202,9 @@ class EventOut(BaseModel):
     acknowledged_by: str | None
     detail: str
     links: EventLinks
+    clip: ClipSummary | None = Field(
+        None, description="The clip showing this event; null if none (or deleted since)."
+    )
 
 
 class EventPage(BaseModel):
@@ -208,3 +221,47 @@ class ActivityOut(BaseModel):
     camera: str
     hours: list[str] = Field(description="Start of each hour, ISO 8601 UTC, oldest first.")
     counts: dict[str, list[int]] = Field(description="Events per hour, by kind.")
+
+
+class RecordingLinks(BaseModel):
+    self: str
+    video: str = Field(description="The MP4 (HTTP range requests supported).")
+    download: str = Field(description="The MP4 as an attachment, with its SHA-256 in headers.")
+    strip: str = Field(description="A JPEG strip of pictures spread over the recording.")
+
+
+class RecordingOut(BaseModel):
+    id: int
+    camera: str
+    kind: RecordingKind = Field(description="clip (an event's) or continuous (a segment).")
+    start: str = Field(description="ISO 8601, UTC: the first frame (a keyframe).")
+    end: str | None = Field(description="ISO 8601, UTC: the last frame; null while recording.")
+    duration: float = Field(description="Seconds; 0 while recording.")
+    size: int = Field(description="Bytes; 0 while recording.")
+    sha256: str | None = Field(description="Hex SHA-256 of the file once complete.")
+    audio: bool
+    state: RecordingState = Field(
+        description="recording (being written), complete, or interrupted (crash or disk "
+        "error: playable up to its last fragment)."
+    )
+    events: list[int] = Field(description="Ids of the events this clip shows.")
+    detail: str
+    links: RecordingLinks
+
+
+class RecordingPage(BaseModel):
+    recordings: list[RecordingOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page.")
+
+
+class StorageOut(BaseModel):
+    root: str | None = Field(description="Where recordings are kept (admins only).")
+    total_bytes: int | None
+    free_bytes: int | None
+    reserve_bytes: int | None = Field(description="Free space the disk guard keeps.")
+    low: bool = Field(description="Free space is under the reserve right now.")
+    deleted_for_space: int = Field(description="Recordings the guard deleted since start.")
+    last_guard_action: str | None
+    recording: dict[str, dict[str, int | None]] = Field(
+        description="Per camera: the id of the clip and the segment being written."
+    )

@@ -16,6 +16,7 @@ from .accounts import Accounts
 from .db import Database, database_url
 from .events import EventService
 from .live import LiveChannel
+from .recordings import RecordingService
 from .throttle import LoginThrottle
 
 logger = logging.getLogger("sentrycam")
@@ -40,6 +41,7 @@ class Services:
     throttle: LoginThrottle = field(init=False)
     live: LiveChannel = field(init=False)
     events: EventService = field(init=False)
+    recordings: RecordingService = field(init=False)
     setup_code: str | None = None
 
     def __post_init__(self) -> None:
@@ -54,6 +56,9 @@ class Services:
         self.throttle = LoginThrottle(security.login_throttle)
         self.live = LiveChannel()
         self.events = EventService(self.db, self.live, self.data_dir, self.settings.events)
+        self.recordings = RecordingService(
+            self.db, self.live, self.events, self.cameras, self.settings, self.data_dir
+        )
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -70,6 +75,7 @@ class Services:
         self.cameras.start(asyncio.get_running_loop())
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
+        await self.recordings.start()
 
     async def setup_pending(self) -> bool:
         """True while no user exists (a user made with the CLI meanwhile ends setup too)."""
@@ -81,6 +87,7 @@ class Services:
         # Viewers first (they hold subscriptions), then the sources and encoders.
         await self.live.close_all()
         await self.webrtc.close_all()
+        await self.recordings.stop()  # every file gets its last fragment
         await self.cameras.stop()
         await self.events.stop()
         self.db.close()

@@ -93,6 +93,7 @@ class Camera:
         self._decode_until = 0.0
         self._copy_decoding = False
         self._bsf: tuple[object, BitStreamFilterContext] | None = None
+        self._copy_size: tuple[int, int] | None = None
         self._frame_waiters: list[asyncio.Future[None]] = []
         self.status_listeners: list[Callable[[Camera], None]] = []
         self.observation_listeners: list[Callable[[Observation], None]] = []
@@ -228,6 +229,8 @@ class Camera:
             return
         if self._bsf is None or self._bsf[0] is not stream:
             self._bsf = (stream, BitStreamFilterContext("h264_mp4toannexb", stream))
+            context = stream.codec_context
+            self._copy_size = (context.width, context.height) if context.width else None
         for out in self._bsf[1].filter(packet):
             keyframe = out.is_keyframe
             out.pts = out.dts = self._next_video_pts(now)
@@ -264,6 +267,22 @@ class Camera:
         start = int((time.monotonic() - self._epoch) * AUDIO_RATE)
         for packet in self._audio_encoder.encode(frame, start):
             self._publish(hub, packet, True)
+
+    # ----- clocks and formats (for the recorder) -----------------------------------------
+
+    def wall_time(self, pts: int) -> float:
+        """Unix time of a video timestamp (90 kHz since the camera's epoch)."""
+        return time.time() - time.monotonic() + self._epoch + pts / 90000
+
+    def capture_pts(self, wall: float) -> int:
+        """The video timestamp of a Unix time: the inverse of :meth:`wall_time`."""
+        return int((wall - time.time() + time.monotonic() - self._epoch) * 90000)
+
+    def video_size(self) -> tuple[int, int] | None:
+        """Width and height of the published H.264 stream, if known."""
+        if self._copy:
+            return self._copy_size
+        return self.config.width, self.config.height
 
     # ----- helpers -----------------------------------------------------------------------
 

@@ -38,6 +38,44 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+RecordTrigger = Literal["motion", "sound", "tamper", "frozen"]
+DEFAULT_TRIGGERS: tuple[RecordTrigger, ...] = ("motion", "sound", "tamper")
+
+
+class RecordingConfig(_Model):
+    """What a camera records: event clips with pre-roll, and optionally everything."""
+
+    events: bool = Field(
+        True, description="Keep a clip of every event of the kinds in event_kinds."
+    )
+    event_kinds: list[RecordTrigger] = Field(
+        default_factory=lambda: list(DEFAULT_TRIGGERS),
+        description="Event kinds that start a clip.",
+    )
+    pre_roll_seconds: float = Field(
+        5, ge=0, le=30, description="Seconds before the event kept in the clip."
+    )
+    post_roll_seconds: float = Field(
+        5, ge=0, le=120, description="Seconds kept after the last event of the clip ends."
+    )
+    max_clip_seconds: float = Field(
+        300, ge=10, le=3600, description="Longer clips are cut and continue in a new one."
+    )
+    continuous: bool = Field(False, description="Record everything, in fixed-length segments.")
+    segment_seconds: float = Field(
+        60, ge=2, le=3600, description="Length of a continuous segment (cut at a keyframe)."
+    )
+    keep_clip_days: float = Field(30, gt=0, le=3650, description="Event clips older go.")
+    keep_continuous_days: float = Field(
+        7, gt=0, le=3650, description="Continuous segments older go."
+    )
+    audio: bool = Field(True, description="Record the camera's audio too (when it has any).")
+
+    @property
+    def enabled(self) -> bool:
+        return self.events or self.continuous
+
+
 class CameraConfig(_Model):
     """One camera: a video source, optionally a microphone, and how to encode it."""
 
@@ -90,6 +128,7 @@ class CameraConfig(_Model):
     motion: MotionConfig = Field(default_factory=MotionConfig)
     sound: SoundConfig = Field(default_factory=SoundConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
 
     @property
     def display_name(self) -> str:
@@ -236,6 +275,28 @@ class EventsConfig(_Model):
     keep_days: float = Field(30, gt=0, le=3650, description="Events older than this go.")
 
 
+class StorageConfig(_Model):
+    path: Path | None = Field(
+        None, description="Where recordings go; default: recordings/ in the data dir."
+    )
+    reserve_percent: float = Field(
+        10,
+        ge=0,
+        le=90,
+        description="Free space kept on the recordings' filesystem, as a share of its size.",
+    )
+    reserve_mb: int = Field(
+        1024,
+        ge=0,
+        le=10_000_000,
+        description="Free space kept, in MiB. The guard keeps the smaller of the two "
+        "reserves free, deleting the oldest recordings first.",
+    )
+
+    def reserve_bytes(self, total: int) -> int:
+        return int(min(total * self.reserve_percent / 100, self.reserve_mb * 1024 * 1024))
+
+
 class Settings(_Model):
     """The whole config file."""
 
@@ -244,6 +305,7 @@ class Settings(_Model):
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     webrtc: WebRTCConfig = Field(default_factory=WebRTCConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
 
     @field_validator("cameras")

@@ -26,6 +26,16 @@ VIDEO_TIME_BASE = Fraction(1, 90000)
 AUDIO_RATE = 48000
 AUDIO_TIME_BASE = Fraction(1, AUDIO_RATE)
 OPUS_FRAME_SAMPLES = 960  # 20 ms
+OPUS_PRE_SKIP = 120  # libopus's look-ahead with application=lowdelay, at 48 kHz
+# The Opus identification header (RFC 7845) our encoder produces: recordings need it in the
+# MP4 track ('dOps'); tests/test_recording.py checks it against a live encoder.
+OPUS_HEAD = (
+    b"OpusHead"
+    + bytes([1, 2])
+    + OPUS_PRE_SKIP.to_bytes(2, "little")
+    + AUDIO_RATE.to_bytes(4, "little")
+    + bytes([0, 0, 0])
+)
 
 
 def pi_encoder_present() -> bool:
@@ -132,6 +142,10 @@ class AudioEncoder:
         context.open()
         self._context = context
         self._next_pts: int | None = None
+
+    @property
+    def extradata(self) -> bytes | None:
+        return self._context.extradata
 
     def encode(self, frame: av.AudioFrame, start_pts: int) -> list[Packet]:
         """Encode a frame; ``start_pts`` (in 1/48000) anchors the stream after a gap."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..accounts import Principal
 from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
-from ..events import event_json
+from ..events import clip_of, clips_of, event_json
 from ..files import safe_file
 from ..models import Event
 from ..schemas import ActivityOut, ArmState, EventKind, EventOut, EventPage, Problem
@@ -48,8 +48,9 @@ async def list_events(
     visible = [c.id for c in services.cameras.all() if principal.can_see(c.id)]
     since, until = _utc(since), _utc(until)
     await services.events.flush()
+    await services.recordings.flush()
 
-    def query(db: Session) -> list[Event]:
+    def query(db: Session) -> tuple[list[Event], dict[int, dict[str, Any]]]:
         statement = select(Event).order_by(Event.id.desc()).limit(limit + 1)
         if not principal.is_admin or principal.cameras is not None:
             statement = statement.where(Event.camera.in_(visible))
@@ -63,19 +64,30 @@ async def list_events(
             statement = statement.where(Event.start < until)
         if cursor is not None:
             statement = statement.where(Event.id < int(cursor))
-        return list(db.scalars(statement))
+        events = list(db.scalars(statement))
+        return events, clips_of(db, events)
 
-    rows = await services.db.run(query)
+    rows, clips = await services.db.run(query)
     more = len(rows) > limit
     rows = rows[:limit]
     return EventPage(
-        events=[EventOut.model_validate(event_json(e)) for e in rows],
+        events=[EventOut.model_validate(_json(e, clips)) for e in rows],
         next_cursor=str(rows[-1].id) if more and rows else None,
     )
 
 
+def _json(event: Event, clips: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    return event_json(event, clips.get(event.clip_id) if event.clip_id is not None else None)
+
+
+async def _event_out(services: Services, event: Event) -> EventOut:
+    clip = await services.db.run(lambda db: clip_of(db, event))
+    return EventOut.model_validate(event_json(event, clip))
+
+
 async def _event(services: Services, principal: Principal, event_id: int) -> Event:
     await services.events.flush()
+    await services.recordings.flush()
     event = await services.db.run(lambda db: db.get(Event, event_id))
     if event is None:
         raise NotFound(f"no event {event_id}")
@@ -86,7 +98,7 @@ async def _event(services: Services, principal: Principal, event_id: int) -> Eve
 
 @router.get("/api/events/{event_id}", response_model=EventOut, responses=ERRORS)
 async def get_event(event_id: EventId, principal: PrincipalDep, services: ServicesDep) -> EventOut:
-    return EventOut.model_validate(event_json(await _event(services, principal, event_id)))
+    return await _event_out(services, await _event(services, principal, event_id))
 
 
 @router.get(
@@ -118,7 +130,7 @@ async def acknowledge(
             db, principal.name, "event_acknowledged", str(event_id), client
         )
     )
-    return EventOut.model_validate(event_json(await _event(services, principal, event_id)))
+    return await _event_out(services, await _event(services, principal, event_id))
 
 
 @router.get("/api/cameras/{camera_id}/arm", response_model=ArmState, responses=ERRORS)

@@ -1,0 +1,138 @@
+"""Event clips and continuous segments from a synthetic camera with known timing.
+
+The demo camera stamps each frame with its capture time (camera/demo.py), so a clip read
+back says exactly when its first and last pictures were taken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import time
+from typing import Any
+
+import pytest
+
+from camera.analysis import Observation
+from camera.demo import STAMP_MODULO
+from camera.encoder import OPUS_HEAD, AudioEncoder
+from camera.recorder import VIDEO_CLOCK, parameter_sets
+from tests.conftest import demo_config, wait_until
+from tests.recordings import read_clip
+
+PRE_ROLL = 2.0
+POST_ROLL = 1.5
+
+
+def recording_config(**recording: Any) -> dict[str, Any]:
+    settings = {"pre_roll_seconds": PRE_ROLL, "post_roll_seconds": POST_ROLL}
+    settings.update(recording)
+    # Motion detection off: the test decides when events begin and end.
+    return demo_config(
+        gop_seconds=1.0,
+        motion={"enabled": False},
+        sound={"enabled": False},
+        recording=settings,
+    )
+
+
+def pre_roll_span(server: Any) -> float:
+    gops = server.services.recordings.recorders["demo"]._pre_roll.gops
+    if not gops:
+        return 0.0
+    return float((gops[-1][-1].pts - gops[0][0].pts) / VIDEO_CLOCK)
+
+
+async def wait_camera_time(server: Any, wall: float) -> None:
+    """Wait until the camera has published a frame captured at or after ``wall``."""
+    camera = server.camera("demo")
+    target = camera.capture_pts(wall)
+    gops = server.services.recordings.recorders["demo"]._pre_roll.gops
+    await wait_until(lambda: gops and gops[-1][-1].pts >= target, 15, "camera time")
+
+
+async def complete(server: Any, recording_id: int, timeout: float = 20) -> dict[str, Any]:
+    """Poll the API until the recording is no longer being written."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = await server.client.get(f"/api/recordings/{recording_id}")
+        body: dict[str, Any] = response.json()
+        if response.status_code == 200 and body["state"] != "recording":
+            return body
+        if time.monotonic() > deadline:
+            raise AssertionError(f"recording {recording_id} never completed: {body}")
+        await asyncio.sleep(0.05)
+
+
+def ms_before(a_ms: int, b_ms: int) -> int:
+    """b - a in milliseconds across the stamp's wrap."""
+    return (b_ms - a_ms) % STAMP_MODULO
+
+
+def test_opus_head_matches_the_encoder() -> None:
+    assert AudioEncoder().extradata == OPUS_HEAD
+
+
+def test_parameter_sets_come_from_a_keyframe() -> None:
+    sps = b"\x67\x42\xc0\x1e\xaa"
+    pps = b"\x68\xce\x3c\x80"
+    idr = b"\x65\x88\x84\x00\x00\x03\x00"
+    unit = b"\x00\x00\x00\x01" + sps + b"\x00\x00\x00\x01" + pps + b"\x00\x00\x01" + idr
+    assert parameter_sets(unit) == b"\x00\x00\x00\x01" + sps + b"\x00\x00\x00\x01" + pps
+    assert parameter_sets(b"\x00\x00\x01" + idr) is None
+
+
+@pytest.fixture
+async def server(start_server):
+    running = await start_server(recording_config())
+    await running.wait_online("demo")
+    await wait_until(lambda: pre_roll_span(running) >= PRE_ROLL + 1.0, 20, "pre-roll filled")
+    return running
+
+
+async def test_event_clip_has_pre_roll_post_roll_and_audio(server):
+    observe = server.services.events.observe
+    started = time.time()
+    observe(Observation("demo", "motion", "start", started, score=0.3))
+    await wait_camera_time(server, started + 1.0)
+    ended = time.time()
+    observe(Observation("demo", "motion", "end", ended, score=0.3))
+
+    events = (await server.client.get("/api/events", params={"camera": "demo"})).json()
+    event = events["events"][0]
+    clip_id = event["clip"]["id"]
+    assert event["links"]["clip"] == f"/api/recordings/{clip_id}"
+    recording = await complete(server, clip_id)
+    assert recording["state"] == "complete"
+    assert recording["kind"] == "clip"
+    assert recording["events"] == [event["id"]]
+    assert recording["audio"] is True
+
+    response = await server.client.get(recording["links"]["download"])
+    assert response.status_code == 200
+    data = response.content
+    digest = hashlib.sha256(data).hexdigest()
+    assert response.headers["x-content-sha256"] == digest == recording["sha256"]
+    assert response.headers["repr-digest"] == (
+        "sha-256=:" + base64.b64encode(bytes.fromhex(digest)).decode() + ":"
+    )
+    assert "attachment" in response.headers["content-disposition"]
+    event = (await server.client.get(f"/api/events/{event['id']}")).json()
+    assert event["clip"]["sha256"] == digest
+
+    report = read_clip(data)
+    assert report.first_keyframe
+    assert (report.width, report.height) == (640, 360)
+    started_ms, ended_ms = int(started * 1000), int(ended * 1000)
+    # At least the pre-roll before the event, and not more than a GOP (1 s) beyond it
+    # plus the detection margin kept in the ring.
+    lead = ms_before(report.first_stamp_ms, started_ms)
+    assert PRE_ROLL * 1000 <= lead <= (PRE_ROLL + 1.0 + 1.5) * 1000, lead
+    # Ends one post-roll after the event, within a couple of frames.
+    tail = ms_before(ended_ms, report.last_stamp_ms)
+    assert (POST_ROLL - 0.1) * 1000 <= tail <= (POST_ROLL + 0.3) * 1000, tail
+    assert report.video_seconds == pytest.approx(recording["duration"], abs=0.05)
+    # Audio all along (20 ms Opus packets).
+    assert report.audio_packets >= report.video_seconds * 40
+    assert report.audio_seconds == pytest.approx(report.video_seconds, abs=0.5)
