@@ -140,7 +140,8 @@ class RecordingService:
         self._settings = settings
         self.root = (settings.storage.path or data_dir / "recordings").resolve()
         self.thumbnails = data_dir / "thumbnails"
-        self._statvfs = statvfs or (lambda path: os.statvfs(path))
+        # Replaceable (tests simulate a small disk); os.statvfs by default.
+        self.statvfs = statvfs or os.statvfs
         self.recorders: dict[str, Recorder] = {}
         self._next_id = 1
         self._writing: dict[int, RecordingInfo] = {}
@@ -421,7 +422,7 @@ class RecordingService:
         db.delete(row)
 
     def disk_usage(self) -> DiskUsage:
-        stats = self._statvfs(self.root)
+        stats = self.statvfs(self.root)
         total = stats.f_blocks * stats.f_frsize
         free = stats.f_bavail * stats.f_frsize
         return DiskUsage(total, free, self._settings.storage.reserve_bytes(total))

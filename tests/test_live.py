@@ -51,7 +51,8 @@ async def test_frames_keep_advancing(start_server):
 
 
 async def test_one_encoder_serves_every_viewer(start_server):
-    server = await start_server(demo_config())
+    # Not recording: a recording camera keeps its encoder on for the pre-roll.
+    server = await start_server(demo_config(recording={"events": False}))
     await server.wait_online("demo")
     camera = server.camera("demo")
     viewers = [await connect(server.client, "demo", audio=False) for _ in range(3)]

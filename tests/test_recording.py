@@ -10,6 +10,7 @@ import asyncio
 import base64
 import hashlib
 import time
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -44,11 +45,11 @@ def pre_roll_span(server: Any) -> float:
     return float((gops[-1][-1].pts - gops[0][0].pts) / VIDEO_CLOCK)
 
 
-async def wait_camera_time(server: Any, wall: float) -> None:
+async def wait_camera_time(server: Any, wall: float, camera_id: str = "demo") -> None:
     """Wait until the camera has published a frame captured at or after ``wall``."""
-    camera = server.camera("demo")
+    camera = server.camera(camera_id)
     target = camera.capture_pts(wall)
-    gops = server.services.recordings.recorders["demo"]._pre_roll.gops
+    gops = server.services.recordings.recorders[camera_id]._pre_roll.gops
     await wait_until(lambda: gops and gops[-1][-1].pts >= target, 15, "camera time")
 
 
@@ -136,3 +137,93 @@ async def test_event_clip_has_pre_roll_post_roll_and_audio(server):
     # Audio all along (20 ms Opus packets).
     assert report.audio_packets >= report.video_seconds * 40
     assert report.audio_seconds == pytest.approx(report.video_seconds, abs=0.5)
+
+
+async def test_recording_keeps_the_encoder_on_for_the_pre_roll(server):
+    # Nobody watches, yet encoded packets flow: the pre-roll needs them.
+    assert server.camera("demo").video.subscriber_count == 1
+    assert server.camera("demo")._encoder is not None
+
+
+async def test_overlapping_events_extend_one_clip(server):
+    observe = server.services.events.observe
+    first_start = time.time()
+    observe(Observation("demo", "motion", "start", first_start, score=0.3))
+    await wait_camera_time(server, first_start + 0.5)
+    observe(Observation("demo", "sound", "start", time.time(), score=-20.0))
+    await wait_camera_time(server, first_start + 1.0)
+    observe(Observation("demo", "motion", "end", time.time(), score=0.3))
+    # The motion event is over, the sound goes on: the clip must not end after the
+    # post-roll of the first event.
+    await wait_camera_time(server, time.time() + POST_ROLL + 0.5)
+    last_end = time.time()
+    observe(Observation("demo", "sound", "end", last_end, score=-20.0))
+
+    events = (await server.client.get("/api/events", params={"camera": "demo"})).json()
+    sound, motion = events["events"][:2]
+    assert (motion["kind"], sound["kind"]) == ("motion", "sound")
+    assert motion["clip"]["id"] == sound["clip"]["id"]
+    recording = await complete(server, motion["clip"]["id"])
+    assert recording["events"] == [motion["id"], sound["id"]]
+    report = read_clip((await server.client.get(recording["links"]["video"])).content)
+    lead = ms_before(report.first_stamp_ms, int(first_start * 1000))
+    assert lead >= PRE_ROLL * 1000
+    tail = ms_before(int(last_end * 1000), report.last_stamp_ms)
+    assert (POST_ROLL - 0.1) * 1000 <= tail <= (POST_ROLL + 0.3) * 1000, tail
+
+    # Once that clip is closed, a new event gets a new clip.
+    later = time.time()
+    observe(Observation("demo", "motion", "start", later, score=0.3))
+    await wait_camera_time(server, later + 0.3)
+    observe(Observation("demo", "motion", "end", time.time(), score=0.3))
+    newest = (await server.client.get("/api/events", params={"camera": "demo"})).json()
+    assert newest["events"][0]["clip"]["id"] != recording["id"]
+    await complete(server, newest["events"][0]["clip"]["id"])
+    listed = await server.client.get(
+        "/api/recordings", params={"camera": "demo", "kind": "clip", "event": sound["id"]}
+    )
+    assert [r["id"] for r in listed.json()["recordings"]] == [recording["id"]]
+
+
+async def test_continuous_segments_are_contiguous(start_server):
+    server = await start_server(
+        recording_config(events=False, continuous=True, segment_seconds=2)
+    )
+    await server.wait_online("demo")
+
+    async def complete_segments() -> list[dict[str, Any]]:
+        response = await server.client.get(
+            "/api/recordings", params={"kind": "continuous", "order": "oldest"}
+        )
+        rows = response.json()["recordings"]
+        return [r for r in rows if r["state"] == "complete"]
+
+    segments: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    while len(segments) < 3:
+        assert time.monotonic() < deadline, segments
+        await asyncio.sleep(0.2)
+        segments = await complete_segments()
+    reports = []
+    for segment in segments[:3]:
+        assert 1.9 <= segment["duration"] <= 3.1, segment
+        data = (await server.client.get(segment["links"]["video"])).content
+        assert hashlib.sha256(data).hexdigest() == segment["sha256"]
+        reports.append(read_clip(data))
+    for before, after in zip(reports, reports[1:], strict=False):
+        assert after.first_keyframe
+        # The next segment starts with the very next frame: no gap, no overlap.
+        gap = ms_before(before.last_stamp_ms, after.first_stamp_ms)
+        assert 1 <= gap <= 100, gap
+    # A time range selects the segments overlapping it (the timeline's query).
+    second = segments[1]
+    inside = datetime.fromisoformat(second["start"]) + timedelta(seconds=0.5)
+    response = await server.client.get(
+        "/api/recordings",
+        params={
+            "kind": "continuous",
+            "since": inside.isoformat(),
+            "until": (inside + timedelta(seconds=0.2)).isoformat(),
+        },
+    )
+    assert [r["id"] for r in response.json()["recordings"]] == [second["id"]]
