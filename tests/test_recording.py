@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import itertools
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -186,9 +187,7 @@ async def test_overlapping_events_extend_one_clip(server):
 
 
 async def test_continuous_segments_are_contiguous(start_server):
-    server = await start_server(
-        recording_config(events=False, continuous=True, segment_seconds=2)
-    )
+    server = await start_server(recording_config(events=False, continuous=True, segment_seconds=2))
     await server.wait_online("demo")
 
     async def complete_segments() -> list[dict[str, Any]]:
@@ -210,7 +209,7 @@ async def test_continuous_segments_are_contiguous(start_server):
         data = (await server.client.get(segment["links"]["video"])).content
         assert hashlib.sha256(data).hexdigest() == segment["sha256"]
         reports.append(read_clip(data))
-    for before, after in zip(reports, reports[1:], strict=False):
+    for before, after in itertools.pairwise(reports):
         assert after.first_keyframe
         # The next segment starts with the very next frame: no gap, no overlap.
         gap = ms_before(before.last_stamp_ms, after.first_stamp_ms)
