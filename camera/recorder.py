@@ -305,7 +305,10 @@ class WriterThread:
 
     def close(self, key: int) -> asyncio.Future[FileResult]:
         self._queue.put(_Close(key))
-        return self._results[key]
+        # A failed write may have settled it already; it stays here until then.
+        future = self._results[key]
+        future.add_done_callback(lambda _: self._results.pop(key, None))
+        return future
 
     async def stop(self) -> None:
         self._queue.put(None)
@@ -365,7 +368,7 @@ class WriterThread:
 
     def _resolve(self, key: int, result: FileResult) -> None:
         def settle() -> None:
-            future = self._results.pop(key, None)
+            future = self._results.get(key)
             if future is not None and not future.done():
                 future.set_result(result)
 
