@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from datetime import timedelta
@@ -26,6 +27,7 @@ SAMPLE_PARAMS = {
     "token_id": "1",
     "asset": "app.js",
     "event_id": "1",
+    "recording_id": "1",
 }
 JSON_BODIES: dict[str, Any] = {"POST": {}, "PATCH": {}, "PUT": {}}
 
@@ -58,6 +60,13 @@ def http_routes(app: Any) -> list[tuple[str, str]]:
 def fill(path: str, **overrides: str) -> str:
     params = {**SAMPLE_PARAMS, **overrides}
     return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
+
+
+async def wait_until_async(request: Any, status: int, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while (await request()).status_code != status:
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.05)
 
 
 def is_public_route(method: str, path: str) -> bool:
@@ -143,6 +152,19 @@ async def test_viewer_cannot_reach_other_cameras_by_any_path(server):
         if "{event_id}" in path:
             response = await viewer.request(method, fill(path, event_id=str(back_id)))
             assert response.status_code == 403, (method, path, response.text)
+    # The back camera's clip of that event, by every recording route.
+    event = (await server.client.get(f"/api/events/{back_id}")).json()
+    clip = str(event["clip"]["id"])
+    await server.wait_online("back")
+    await wait_until_async(
+        lambda: server.client.get(f"/api/recordings/{clip}"), 200, "the clip to be stored"
+    )
+    for method, path in http_routes(server_app(server)):
+        if "{recording_id}" in path:
+            response = await viewer.request(method, fill(path, recording_id=clip))
+            assert response.status_code == 403, (method, path, response.text)
+    listed = (await viewer.get("/api/recordings")).json()["recordings"]
+    assert all(r["camera"] == "front" for r in listed)
     assert (await viewer.get("/api/events", params={"camera": "back"})).status_code == 403
     # What the viewer may see works.
     assert (await viewer.get("/api/cameras/front")).status_code == 200
