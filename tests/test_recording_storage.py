@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from api.db import Database, database_url
+from api.db import Database
 from api.events import EventService
 from api.live import LiveChannel
 from api.models import Recording
@@ -30,9 +30,11 @@ from camera.encoder import AudioEncoder, VideoEncoder
 from camera.manager import CameraManager
 from camera.recorder import Mp4File, Timed, VideoFormat, _Templates, parameter_sets
 from tests.conftest import free_port, wait_until
+from tests.postgres import postgres_url  # noqa: F401 (the fixture)
 from tests.recordings import read_clip
 from tests.test_cli import make_admin_token, run_serve
 from tests.test_recording import recording_config
+from tests.test_storage import database, database_url, open_database  # noqa: F401 (fixtures)
 
 FPS = 30
 
@@ -83,7 +85,10 @@ def row(recording_id: int, path: str, state: str = "complete") -> Recording:
     )
 
 
-async def test_start_up_repairs_database_and_files(tmp_path: Path) -> None:
+async def test_start_up_repairs_database_and_files(
+    tmp_path: Path,
+    database: Database,  # noqa: F811 (the fixture, SQLite and PostgreSQL)
+) -> None:
     settings = parse_settings({"cameras": []})
     root = tmp_path / "recordings"
     day = root / "front" / "clip" / "2026-11-29"
@@ -104,9 +109,6 @@ async def test_start_up_repairs_database_and_files(tmp_path: Path) -> None:
     (day / "20261129T100008Z-8.mp4").write_bytes(b"")
     header = (day / "20261129T100001Z-1.mp4").read_bytes()[:600]
     (day / "20261129T100009Z-9.mp4").write_bytes(header)
-
-    database = Database(database_url(None, tmp_path))
-    database.migrate()
 
     def seed(db: Any) -> None:
         db.add(row(1, "front/clip/2026-11-29/20261129T100001Z-1.mp4"))
@@ -144,7 +146,56 @@ async def test_start_up_repairs_database_and_files(tmp_path: Path) -> None:
     finally:
         await service.stop()
         await events.stop()
-        database.close()
+
+
+async def test_retention_per_camera_and_kind(
+    tmp_path: Path,
+    database: Database,  # noqa: F811 (the fixture, SQLite and PostgreSQL)
+) -> None:
+    settings = parse_settings(
+        {
+            "cameras": [
+                {
+                    "id": "front",
+                    "source": "demo",
+                    "recording": {"keep_clip_days": 1, "keep_continuous_days": 2},
+                }
+            ]
+        }
+    )
+    root = tmp_path / "recordings"
+    now = datetime.now(UTC)
+    cases = [  # camera, kind, age in days, kept
+        ("front", "clip", 1.5, False),
+        ("front", "clip", 0.5, True),
+        ("front", "continuous", 3, False),
+        ("front", "continuous", 1.5, True),
+        ("removed", "clip", 31, False),  # a camera no longer configured: the defaults
+        ("removed", "clip", 29, True),
+    ]
+    kept = set()
+    for index, (camera, kind, days, keep) in enumerate(cases, start=1):
+        start = now - timedelta(days=days)
+        relative = f"{camera}/{kind}/{start:%Y-%m-%d}/{start:%Y%m%dT%H%M%S}Z-{index}.mp4"
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_bytes(b"not probed: complete rows are trusted")
+        record = row(index, relative)
+        record.camera, record.kind, record.start = camera, kind, start
+        database.call(lambda db, record=record: db.add(record))
+        if keep:
+            kept.add(index)
+    live = LiveChannel()
+    events = EventService(database, live, tmp_path, settings.events)
+    await events.start()
+    service = RecordingService(database, live, events, CameraManager(settings), settings, tmp_path)
+    await service.start()
+    try:
+        rows = database.call(lambda db: list(db.scalars(select(Recording))))
+        assert {r.id for r in rows} == kept
+        assert {p.name for p in root.rglob("*.mp4")} == {Path(r.path).name for r in rows}
+    finally:
+        await service.stop()
+        await events.stop()
 
 
 # ----- the disk guard -------------------------------------------------------------------
