@@ -151,10 +151,21 @@ class RecordingService:
         self.usage: DiskUsage | None = None
         self.deleted_for_space = 0
         self.last_guard_action: str | None = None
+        self.unavailable: str | None = None
 
     # ----- life cycle --------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self._settings.storage.path is not None and not self.root.is_dir():
+            # A configured disk that is not there (not mounted): never fill the card
+            # under its mount point instead. Live view goes on; recording is off.
+            self.unavailable = (
+                f"storage.path {self.root} does not exist (is the disk mounted?): "
+                "recording is off until it is there and the service restarts"
+            )
+            logger.error("%s", self.unavailable)
+            self._events.system_alert("storage", self.unavailable)
+            return
         self.root.mkdir(parents=True, exist_ok=True, mode=0o750)
         report = await self._db.run(self._repair)
         if report:
@@ -542,7 +553,7 @@ class RecordingService:
             "reserve_bytes": usage.reserve if usage else None,
             "low": bool(usage and usage.low),
             "deleted_for_space": self.deleted_for_space,
-            "last_guard_action": self.last_guard_action,
+            "last_guard_action": self.unavailable or self.last_guard_action,
             "recording": {camera: r.recording for camera, r in self.recorders.items()},
         }
 

@@ -400,3 +400,19 @@ async def _wait_for_segment(
                 return dict(recording)
         await asyncio.sleep(0.1)
     raise AssertionError("no segment got written")
+
+
+async def test_a_missing_storage_disk_turns_recording_off_not_the_card(start_server, tmp_path):
+    missing = tmp_path / "usb" / "sentrycam"  # the disk is not mounted
+    config = recording_config()
+    config["storage"] = {"path": str(missing)}
+    server = await start_server(config)
+    await server.wait_online("demo")
+    assert not missing.exists()
+    assert server.services.recordings.recorders == {}
+    events = (await server.client.get("/api/events", params={"kind": "storage"})).json()
+    assert "is the disk mounted" in events["events"][0]["detail"]
+    storage = (await server.client.get("/api/storage")).json()
+    assert "does not exist" in storage["last_guard_action"]
+    # Live view is unaffected.
+    assert (await server.client.get("/api/cameras/demo/snapshot.jpg")).status_code == 200
