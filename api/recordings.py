@@ -268,12 +268,11 @@ class RecordingService:
         if recorder is None or event.kind not in recorder.config.event_kinds:
             return None
         clip_id = recorder.event_started(event.id, at)
-        if clip_id is not None:
-            info = self._writing.get(clip_id)
-            if info is not None and event.id not in info.events:
-                # The row exists already (an earlier event opened it): extend its list.
-                events = list(info.events)
-                self._ops.put_nowait(lambda db: self._set_events(db, clip_id, events))
+        info = self._writing.get(clip_id) if clip_id is not None else None
+        if info is not None:
+            # The row may exist already (an earlier event opened the clip): update its list.
+            events = list(info.events)
+            self._ops.put_nowait(lambda db: self._set_events(db, info.id, events))
         return clip_id
 
     def event_ended(self, event: Event, at: float) -> None:

@@ -152,6 +152,11 @@ async def test_overlapping_events_extend_one_clip(server):
     observe(Observation("demo", "motion", "start", first_start, score=0.3))
     await wait_camera_time(server, first_start + 0.5)
     observe(Observation("demo", "sound", "start", time.time(), score=-20.0))
+    # While it is written, the clip already lists both events.
+    clip_id = server.services.recordings.recorders["demo"].recording["clip"]
+    writing = (await server.client.get(f"/api/recordings/{clip_id}")).json()
+    assert writing["state"] == "recording"
+    assert len(writing["events"]) == 2
     await wait_camera_time(server, first_start + 1.0)
     observe(Observation("demo", "motion", "end", time.time(), score=0.3))
     # The motion event is over, the sound goes on: the clip must not end after the
