@@ -163,12 +163,21 @@ async def test_slow_consumer_is_dropped_without_delaying_others(server, monkeypa
     ):
         await slow.receive_json(timeout=10)
         await fast.receive_json(timeout=10)
-        received = 0
-        for _ in range(40):
+        received = injected = 0
+        connections = server.services.live._connections
+
+        def slow_closed() -> bool:
+            return any(c.close_code == 4008 for c in connections)
+
+        # How much a never-reading client absorbs depends on socket buffers (and on how
+        # busy the machine is): go on until the server gives up on it.
+        while not slow_closed():
+            assert injected < 1000, "the slow client was never dropped"
             inject(server, 1, detail=big)
+            injected += 1
             last = server.services.live.last_id
             received += len(await receive_until(fast, lambda m, last=last: m.get("id") == last))
-        assert received >= 80  # the fast client kept up with every message
+        assert received >= 2 * injected  # the fast client kept up with every message
         # The slow one (never read) was disconnected with a code it can act on.
         with pytest.raises(WebSocketDisconnect) as closed:
             await drain(slow)
