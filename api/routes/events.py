@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..accounts import Principal
 from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
-from ..events import clip_of, clips_of, event_json
+from ..events import SYSTEM_CAMERA, clip_of, clips_of, event_json
 from ..files import safe_file
 from ..models import Event
 from ..schemas import ActivityOut, ArmState, EventKind, EventOut, EventPage, Problem
@@ -46,6 +46,8 @@ async def list_events(
     if camera is not None and not principal.can_see(camera):
         raise Forbidden(f"you may not see camera {camera!r}")
     visible = [c.id for c in services.cameras.all() if principal.can_see(c.id)]
+    if principal.can_see(SYSTEM_CAMERA):  # storage alerts: for those who see every camera
+        visible.append(SYSTEM_CAMERA)
     since, until = _utc(since), _utc(until)
     await services.events.flush()
     await services.recordings.flush()
