@@ -531,7 +531,12 @@ class RecordingService:
         cached = self.thumbnails / f"{row.id}-{tiles}.jpg"
         if row.state != "recording" and cached.is_file():
             return cached
-        jpeg = await asyncio.to_thread(make_strip, path, max(row.duration, 0.0), tiles)
+        duration = row.duration
+        if row.state == "recording":
+            # Still growing: spread the tiles over what is written so far.
+            found = await asyncio.to_thread(probe, path)
+            duration = found.duration if found is not None else 0.0
+        jpeg = await asyncio.to_thread(make_strip, path, max(duration, 0.0), tiles)
         if row.state != "recording":
 
             def store() -> None:

@@ -66,6 +66,7 @@ FSYNC_INTERVAL_S = 1.0  # power loss: at most about a second of a file is lost
 PRE_ROLL_MARGIN_S = 1.5
 MAX_QUEUED_BYTES = 48 * 1024 * 1024  # a stalled disk drops packets rather than memory
 RETRY_AFTER_FAILURE_S = 3.0
+AUDIO_WAIT_LIMIT = 3 * AUDIO_RATE  # audio kept waiting for the video to catch up
 SUBSCRIPTION_PACKETS = 900  # 30 s of video at 30 fps: the drain task is never that late
 
 
@@ -455,6 +456,9 @@ class Recorder:
         self._closing: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._retry_at = 0.0  # after a write error, new files wait a little
+        self._waiting_audio: collections.deque[Timed] = collections.deque()
+        self._audio_released = -1  # audio up to this pts (48 kHz) went to the files
+        self._latest_video: int | None = None
         self.dropped = 0
 
     # ----- life cycle ----------------------------------------------------------------------
@@ -514,7 +518,8 @@ class Recorder:
                 for timed in video:
                     self._put(clip, timed, True)
                 for timed in audio:
-                    self._put(clip, timed, False)
+                    if timed.pts <= self._audio_released:  # the rest is still waiting
+                        self._put(clip, timed, False)
         clip.active.add(event_id)
         clip.end_pts = None
         clip.info.events.append(event_id)
@@ -566,6 +571,11 @@ class Recorder:
                 logger.exception("camera %s: recording a packet failed", self.camera.id)
 
     def _on_video(self, timed: Timed) -> None:
+        self._video_packet(timed)
+        self._latest_video = timed.pts
+        self._release_audio()
+
+    def _video_packet(self, timed: Timed) -> None:
         if timed.keyframe:
             sets = parameter_sets(bytes(timed.packet))
             if sets is not None:
@@ -597,9 +607,31 @@ class Recorder:
 
     def _on_audio(self, timed: Timed) -> None:
         self._pre_roll.sound(timed)
-        for current in (self._clip, self._segment):
-            if current is not None and current.start_pts is not None and not current.skipping:
-                self._put(current, timed, False)
+        self._waiting_audio.append(timed)
+        self._release_audio()
+
+    def _release_audio(self) -> None:
+        """Hand audio to the files only as far as the video has come.
+
+        Sound reaches the recorder before the pictures of the same moment (the video is
+        encoded first): written at once, a file would end with sound past its last picture,
+        and the next segment would repeat it.
+        """
+        waiting = self._waiting_audio
+        if self._latest_video is None:
+            limit = -1
+        else:
+            frame = AUDIO_RATE / self.camera.config.fps
+            limit = int(self._latest_video * AUDIO_RATE / VIDEO_CLOCK + frame)
+        while waiting and waiting[0].pts <= limit:
+            timed = waiting.popleft()
+            self._audio_released = timed.pts
+            for current in (self._clip, self._segment):
+                if current is not None and current.start_pts is not None and not current.skipping:
+                    self._put(current, timed, False)
+        # Sound without pictures (the video source is gone) is not recorded.
+        while waiting and waiting[-1].pts - waiting[0].pts > AUDIO_WAIT_LIMIT:
+            waiting.popleft()
 
     def _segment_packet(self, timed: Timed) -> None:
         segment = self._segment

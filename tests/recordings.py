@@ -21,6 +21,8 @@ class ClipReport:
     audio_seconds: float
     width: int
     height: int
+    video_end: float  # seconds from the file's start: the last picture
+    audio_end: float  # the last audio packet (0 without audio)
 
 
 def read_clip(data: bytes) -> ClipReport:
@@ -50,9 +52,10 @@ def read_clip(data: bytes) -> ClipReport:
             width, height = frame.width, frame.height
     assert video_base is not None
     video_seconds = float((video_pts[-1] - video_pts[0]) * video_base)
-    audio_seconds = 0.0
+    audio_seconds = audio_end = 0.0
     if audio_pts and audio_base is not None:
         audio_seconds = float((audio_pts[-1] - audio_pts[0]) * audio_base)
+        audio_end = float(audio_pts[-1] * audio_base)
     return ClipReport(
         first_keyframe=bool(first_keyframe),
         video_packets=len(video_pts),
@@ -63,4 +66,6 @@ def read_clip(data: bytes) -> ClipReport:
         audio_seconds=audio_seconds,
         width=width,
         height=height,
+        video_end=float(video_pts[-1] * video_base),
+        audio_end=audio_end,
     )

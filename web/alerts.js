@@ -7,7 +7,7 @@
 
 import { UnauthorizedError } from '/http.js';
 import { acknowledgeEvent } from '/events.js';
-import { kindLabel, formatWhen } from '/format.js';
+import { SYSTEM_CAMERA, cameraHref, kindLabel, formatWhen } from '/format.js';
 
 const MAX_SHOWN = 3;
 const STALE_MS = 10 * 60 * 1000; // replayed alerts older than this are not raised again
@@ -69,9 +69,12 @@ export class Alerts {
     const kind = kindLabel(event.kind);
 
     const open = $('.alert-open');
-    open.href = `#/camera/${encodeURIComponent(event.camera)}`;
+    open.href = cameraHref(event.camera);
+    if (event.detail) open.title = String(event.detail);
     open.addEventListener('click', () => this.#remove(event.id));
-    $('.alert-title').textContent = kind;
+    // System alerts (storage) say what happened: there is no camera picture to look at.
+    $('.alert-title').textContent =
+      event.camera === SYSTEM_CAMERA && event.detail ? `${kind}: ${event.detail}` : kind;
     $('.alert-camera').textContent = camera;
     const time = $('.alert-time');
     time.dateTime = event.start;

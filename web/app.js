@@ -1,5 +1,6 @@
-// Sentrycam dashboard: camera grid, full view (#/camera/<id>), notice bar, polling, user menu,
-// and the live channel's parts: alert banners, event list, arming, motion regions.
+// Sentrycam dashboard: camera grid, full view (#/camera/<id>), a camera's recordings
+// (#/recordings/<id>[/<ms>]), notice bar, polling, user menu, the storage indicator (admins),
+// and the live channel's parts: alert banners, event list and clips, arming, motion regions.
 //
 // Public test/benchmark hook (kept up to date at all times):
 //   window.sentrycam = {
@@ -11,15 +12,20 @@
 //                                      the live WebSocket (live.js)
 //     alerts:      count                alert banners shown since page load (alerts.js)
 //     regions:     {cameraId: [[x, y, w, h], ...]}  motion boxes drawn now (normalised)
+//     playback:    {camera, recording, kind, at, playing, switches} | null
+//                                      the recordings view's player (recordings.js)
 //   }
 // Latency is measured while a tile's stats overlay is open, or always with ?measure=1
 // (which sets window.sentrycamLatency = true; tests may also set that flag directly).
 
 import { Alerts } from '/alerts.js';
 import { EventList } from '/events.js';
-import { getJson, httpError, postJson, UnauthorizedError } from '/http.js';
+import { SYSTEM_CAMERA, setSystemHref } from '/format.js';
+import { getJson, httpError, postJson, setCsrfToken, UnauthorizedError } from '/http.js';
 import { initMeasurementFromUrl } from '/latency.js';
 import { LiveClient } from '/live.js';
+import { RecordingsView } from '/recordings.js';
+import { StorageIndicator } from '/storage.js';
 import { Tile } from '/tile.js';
 
 const POLL_MS = 10000; // camera list + snapshot refresh
@@ -36,6 +42,7 @@ const metrics = {
   ws: live.status,
   alerts: 0,
   regions: {},
+  playback: null,
 };
 window.sentrycam = metrics;
 
@@ -45,11 +52,17 @@ let serverReachable = true;
 let pollTimer = 0;
 let polling = false;
 let fullId = null; // camera currently in full view
-let openedFromGrid = false; // whether closing the full view can just go back in history
+let shownRoute = ''; // the route the page shows now (to act on changes only)
+// Views opened by moving deeper in the dashboard (grid -> camera -> recordings): closing one
+// can then just go back in history.
+let backSteps = 0;
+const DEPTH = { grid: 0, camera: 1, recordings: 2 };
 const names = new Map(); // camera id -> display name
 const armed = new Map(); // camera id -> armed, from the live channel
 let eventList = null;
 let alerts = null;
+let storage = null;
+let recordingsView = null;
 let statusPollTimer = 0;
 
 function init() {
@@ -61,7 +74,7 @@ function init() {
   window.addEventListener('hashchange', onHashChange);
   document.addEventListener('visibilitychange', onVisibilityChange);
   document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && fullId) closeFullView();
+    if (event.key === 'Escape' && fullId && !recordingsView?.isOpen) closeFullView();
   });
   // End every session when the page goes away; pageshow covers the back/forward cache.
   window.addEventListener('pagehide', () => tiles.forEach((tile) => tile.pause()));
@@ -77,7 +90,7 @@ function init() {
 // ---- live channel: alerts, events, arming, regions --------------------------------------
 
 function initLive() {
-  const cameraName = (id) => names.get(id) ?? id;
+  const cameraName = (id) => (id === SYSTEM_CAMERA ? 'System' : names.get(id) ?? id);
   eventList = new EventList(document.getElementById('events'), {
     live,
     cameraName,
@@ -88,6 +101,13 @@ function initLive() {
     metrics,
     cameraName,
     onAcknowledged: (event) => eventList.upsert(event),
+  });
+  storage = new StorageIndicator(document.getElementById('storage'), { live });
+  recordingsView = new RecordingsView(document.getElementById('recordings'), {
+    live,
+    cameraName,
+    metrics,
+    onClose: closeRecordings,
   });
   live.subscribe(onLiveMessage);
   live.start();
@@ -290,6 +310,11 @@ async function initAccount() {
       return;
     }
     if (res.ok) {
+      try {
+        setCsrfToken((await res.json()).csrf_token); // this session was renewed
+      } catch {
+        // The next /api/auth/me (or the Origin header) covers it.
+      }
       form.reset();
       showError('');
       form.classList.add('is-done'); // hides the fields; this session was renewed
@@ -316,6 +341,11 @@ async function initAccount() {
 
   try {
     const me = await getJson('/api/auth/me');
+    setCsrfToken(me.csrf_token);
+    const admin = me.role === 'admin';
+    setSystemHref(admin ? '#storage' : '#events'); // the storage panel is for admins
+    eventList?.setAccess({ admin, everyCamera: me.cameras === null });
+    storage?.setEnabled(admin);
     document.getElementById('user-name').textContent = me.name;
     document.getElementById('user-name-full').textContent = me.name;
     document.getElementById('change-password-user').value = me.name;
@@ -359,31 +389,56 @@ function readDismissed() {
 
 // ---- routing: grid vs full view ------------------------------------------------------
 
-/** The camera id in a URL's #/camera/<id> fragment, or null for the grid. */
-function routeId(url = location.href) {
-  const match = /#\/camera\/(.+)$/.exec(url);
-  return match ? decodeURIComponent(match[1]) : null;
+/**
+ * What a URL's fragment shows: {view: 'grid'}, {view: 'camera', id} (#/camera/<id>) or
+ * {view: 'recordings', id, at} (#/recordings/<id>, optionally /<ms since the epoch>).
+ */
+function parseRoute(url = location.href) {
+  const hash = url.includes('#') ? url.slice(url.indexOf('#')) : '';
+  let match = /^#\/recordings\/([^/]+)(?:\/(\d{1,15}))?$/.exec(hash);
+  if (match) {
+    const at = match[2] ? Number(match[2]) : null;
+    return { view: 'recordings', id: decodeURIComponent(match[1]), at };
+  }
+  match = /^#\/camera\/(.+)$/.exec(hash);
+  if (match) return { view: 'camera', id: decodeURIComponent(match[1]) };
+  return { view: 'grid' };
 }
 
 function onHashChange(event) {
-  // Came from the grid by tapping a tile or link: "close" can simply go back.
-  openedFromGrid = routeId(event.oldURL) === null && routeId() !== null;
+  // Went deeper by tapping a tile or link: "close" can simply go back.
+  const before = parseRoute(event.oldURL);
+  const now = parseRoute();
+  if (DEPTH[now.view] > DEPTH[before.view]) backSteps += 1;
+  else if (DEPTH[now.view] < DEPTH[before.view]) backSteps = Math.max(0, backSteps - 1);
+  else backSteps = 0; // sideways (another camera): going back would not mean "close"
   applyRoute();
 }
 
-/** Make the page match the URL: which tile is full, and which tiles stream. */
+/** Make the page match the URL: which tile is full, which tiles stream, recordings. */
 function applyRoute() {
-  const id = routeId();
-  const full = id && tiles.has(id) ? id : null; // unknown camera: show the grid
+  const route = parseRoute();
+  const known = route.view !== 'grid' && tiles.has(route.id); // unknown camera: the grid
+  const full = known && route.view === 'camera' ? route.id : null;
+  const recordings = known && route.view === 'recordings' ? route.id : null;
   const changed = full !== fullId;
   fullId = full;
   document.body.classList.toggle('is-full-view', Boolean(full));
+  document.body.classList.toggle('is-recordings-view', Boolean(recordings));
   for (const [tileId, tile] of tiles) {
     tile.setFull(tileId === full);
-    // The grid streams every camera; the full view streams only its camera.
-    const shouldPlay = !document.hidden && (full === null || tileId === full);
+    // The grid streams every camera; the full view streams only its camera; none behind
+    // the recordings (their viewer slots and the phone's data go to the playback).
+    const shouldPlay = !document.hidden && !recordings && (full === null || tileId === full);
     if (shouldPlay) tile.play();
     else tile.pause();
+  }
+  if (full || recordings) eventList.pauseClip(); // it would play on, unseen, under the view
+  const key = recordings ? `${recordings}/${route.at ?? ''}` : '';
+  if (key !== shownRoute) {
+    shownRoute = key;
+    if (recordings) recordingsView.open(recordings, route.at);
+    else recordingsView.close();
   }
   if (changed && full) tiles.get(full).closeBtn.focus({ preventScroll: true });
 }
@@ -393,12 +448,17 @@ function openFullView(id) {
 }
 
 function closeFullView() {
-  if (openedFromGrid) {
-    openedFromGrid = false;
-    history.back();
-  } else {
-    location.hash = '#/';
-  }
+  closeView('#/');
+}
+
+function closeRecordings() {
+  const id = recordingsView.camera;
+  closeView(id ? `#/camera/${encodeURIComponent(id)}` : '#/');
+}
+
+function closeView(parent) {
+  if (backSteps > 0) history.back();
+  else location.hash = parent;
 }
 
 function onVisibilityChange() {

@@ -1,12 +1,25 @@
 // The event list (below the grid): newest first, filters by camera and kind, "load more"
 // with the REST cursor, and live additions/updates from the WebSocket (no reload).
+// Events with a recorded clip offer to play it, under their row (clip.js); the live
+// channel's "recording" messages keep the clip's state (recording, complete) up to date.
 
 import { getJson, postJson, httpError, UnauthorizedError } from '/http.js';
-import { KINDS, kindLabel, formatWhen, formatDuration } from '/format.js';
+import {
+  SYSTEM_KINDS,
+  KINDS,
+  SYSTEM_CAMERA,
+  cameraHref,
+  kindLabel,
+  formatWhen,
+  formatDuration,
+  formatSeconds,
+} from '/format.js';
+import { ClipPanel } from '/clip.js';
 
 const PAGE_SIZE = 30;
 const MAX_ROWS = 300; // older rows are dropped (and can be loaded again with "load more")
 const FIRST_LOAD_FALLBACK_MS = 4000; // load even if the live channel never says hello
+const MAX_CLIP_STATES = 1000;
 
 /** POST /api/events/{id}/ack; resolves to the updated EVENT. */
 export async function acknowledgeEvent(id) {
@@ -26,6 +39,10 @@ export class EventList {
   #template;
   #cameraName;
   #onAcknowledged;
+  #isAdmin = false;
+  #everyCamera = false; // may see every camera: gets the system's (storage) events too
+  #panel = null; // the open ClipPanel, if any (one at a time)
+  #clips = new Map(); // recording id -> clip summary from "recording" messages (newer)
   #events = new Map(); // id -> EVENT
   #rows = new Map(); // id -> <li>
   #filter = { camera: '', kind: '' };
@@ -55,7 +72,7 @@ export class EventList {
     this.#kindSelect = $('[data-testid="event-filter-kind"]');
     this.#template = document.getElementById('event-template');
 
-    for (const kind of KINDS) this.#kindSelect.append(new Option(kindLabel(kind), kind));
+    this.#renderKinds();
     this.#cameraSelect.addEventListener('change', () => this.#setFilter());
     this.#kindSelect.addEventListener('change', () => this.#setFilter());
     this.#more.addEventListener('click', () => this.#load(false));
@@ -82,6 +99,32 @@ export class EventList {
     for (const [id, row] of this.#rows) this.#render(row, this.#events.get(id)); // names
   }
 
+  /** Another view covers the list (full view, recordings): the open clip stops playing. */
+  pauseClip() {
+    this.#panel?.pause();
+  }
+
+  /** Who is looking: admins may delete clips; those who see every camera also get the
+   * storage alerts (so the kind filter offers them). */
+  setAccess({ admin = false, everyCamera = false } = {}) {
+    this.#isAdmin = Boolean(admin);
+    this.#everyCamera = Boolean(admin || everyCamera);
+    this.#renderKinds();
+    for (const [id, row] of this.#rows) this.#render(row, this.#events.get(id)); // links
+  }
+
+  #renderKinds() {
+    const select = this.#kindSelect;
+    const current = select.value;
+    while (select.options.length > 1) select.remove(1);
+    for (const kind of KINDS) {
+      if (SYSTEM_KINDS.has(kind) && !this.#everyCamera) continue;
+      select.append(new Option(kindLabel(kind), kind));
+    }
+    select.value = current;
+    if (select.value !== current) select.value = '';
+  }
+
   /** Add or refresh one event (e.g. the answer of an acknowledge elsewhere on the page). */
   upsert(event) {
     this.#upsert(event, false);
@@ -98,6 +141,40 @@ export class EventList {
       this.#load(true);
     } else if (message.type === 'event' && message.event) {
       this.#upsert(message.event, false);
+    } else if (message.type === 'recording' && message.recording?.kind === 'clip') {
+      this.#onRecording(message.phase, message.recording);
+    }
+  }
+
+  /** A clip opened, was finished or deleted: every event it shows follows. */
+  #onRecording(phase, recording) {
+    const summary = phase === 'deleted' ? null : {
+      id: recording.id,
+      state: recording.state,
+      duration: recording.duration,
+      size: recording.size,
+      sha256: recording.sha256,
+    };
+    if (phase !== 'start') {
+      this.#clips.set(recording.id, summary);
+      if (this.#clips.size > MAX_CLIP_STATES) {
+        this.#clips.delete(this.#clips.keys().next().value); // the oldest news
+      }
+    }
+    const shown = new Set(recording.events ?? []);
+    for (const [id, event] of this.#events) {
+      if (event.clip?.id !== recording.id && !(summary && shown.has(id) && !event.clip)) continue;
+      const updated = {
+        ...event,
+        clip: summary,
+        links: { ...event.links, clip: summary ? recording.links.self : null },
+      };
+      this.#events.set(id, updated);
+      const row = this.#rows.get(id);
+      if (row) this.#render(row, updated);
+    }
+    if (this.#panel && this.#panel.recordingId === recording.id) {
+      this.#panel.update(recording, phase);
     }
   }
 
@@ -112,6 +189,7 @@ export class EventList {
     const generation = reset ? ++this.#generation : this.#generation;
     if (!reset && this.#loading) return;
     if (reset) {
+      this.#closePanel(false);
       this.#events.clear();
       this.#rows.clear();
       this.#list.replaceChildren();
@@ -170,10 +248,10 @@ export class EventList {
   #upsert(event, fromRest) {
     if (!event || typeof event.id !== 'number' || !this.#matches(event)) return;
     const known = this.#events.get(event.id);
-    let merged = event;
+    let merged = this.#withClip(event, known);
     if (known) {
       merged = {
-        ...event,
+        ...merged,
         // The REST answer may be older than a live message handled meanwhile.
         end: fromRest ? (event.end ?? known.end) : event.end,
         // Acknowledging is not announced live: never lose it.
@@ -195,6 +273,23 @@ export class EventList {
     this.#renderStatus();
   }
 
+  /** An event message's clip may be older news than a "recording" message handled since
+   * (the event ends before its clip's post-roll does): keep the newest clip state. */
+  #withClip(event, known) {
+    const id = event.clip?.id ?? null;
+    if (id === null) return event;
+    if (this.#clips.has(id)) {
+      const summary = this.#clips.get(id);
+      if (summary === null) return { ...event, clip: null, links: { ...event.links, clip: null } };
+      if (event.clip.state === 'recording') return { ...event, clip: summary };
+    }
+    if (known?.clip?.id === id && known.clip.state !== 'recording' &&
+        event.clip.state === 'recording') {
+      return { ...event, clip: known.clip };
+    }
+    return event;
+  }
+
   /** Keep rows ordered by id, newest first. */
   #insert(row, id) {
     let before = null;
@@ -211,6 +306,7 @@ export class EventList {
     if (this.#rows.size <= MAX_ROWS) return;
     const ids = [...this.#rows.keys()].sort((a, b) => b - a);
     for (const id of ids.slice(MAX_ROWS)) {
+      if (this.#panel?.id === id) this.#closePanel(false);
       this.#rows.get(id).remove();
       this.#rows.delete(id);
       this.#events.delete(id);
@@ -224,6 +320,7 @@ export class EventList {
     const camera = this.#cameraName(event.camera);
     const kind = kindLabel(event.kind);
     const ongoing = !event.end;
+    const system = event.camera === SYSTEM_CAMERA;
     row.dataset.kind = event.kind;
     row.dataset.state = ongoing ? 'ongoing' : 'ended';
     row.classList.toggle('is-alert', Boolean(event.alert));
@@ -245,7 +342,8 @@ export class EventList {
     $('.event-kind').textContent = kind;
     const cameraLink = $('.event-camera');
     cameraLink.textContent = camera;
-    cameraLink.href = `#/camera/${encodeURIComponent(event.camera)}`;
+    cameraLink.href = cameraHref(event.camera);
+    row.classList.toggle('is-system', system);
     const time = $('.event-time');
     time.dateTime = event.start;
     time.textContent = formatWhen(event.start);
@@ -256,6 +354,11 @@ export class EventList {
     score.hidden = !(event.score > 0);
     score.textContent = event.score > 0 ? `score ${Number(event.score).toFixed(2)}` : '';
     $('.event-alert').hidden = !event.alert;
+    const detail = $('.event-detail');
+    detail.textContent = event.detail ? String(event.detail) : '';
+    detail.hidden = !event.detail;
+
+    this.#renderClip(row, event, kind, camera);
 
     const acked = $('.event-acked');
     acked.hidden = !event.acknowledged;
@@ -268,7 +371,76 @@ export class EventList {
     ack.setAttribute('aria-label', `Acknowledge ${kind.toLowerCase()} on ${camera}`);
   }
 
+  #renderClip(row, event, kind, camera) {
+    const play = row.querySelector('.event-play');
+    const clip = event.clip ?? null;
+    const recording = clip?.state === 'recording';
+    play.hidden = !clip;
+    row.dataset.clip = clip ? clip.state : '';
+    if (!clip) {
+      if (this.#panel?.id === event.id && this.#panel.recording) this.#panel.update(null, 'deleted');
+      return;
+    }
+    play.dataset.testid = `event-play-${event.id}`;
+    play.classList.toggle('is-recording', recording);
+    const length = !recording && clip.duration > 0 ? formatSeconds(clip.duration) : '';
+    play.querySelector('.event-play-text').textContent = recording ? 'Rec' : length || 'Clip';
+    const open = this.#panel?.id === event.id;
+    play.setAttribute('aria-expanded', String(open));
+    play.setAttribute('aria-controls', `clip-panel-${event.id}`);
+    const what = `${kind.toLowerCase()} on ${camera}`;
+    play.setAttribute(
+      'aria-label',
+      `${open ? 'Close' : 'Play'} the clip of the ${what}` +
+        (recording ? ' (still recording)' : length ? ` (${length})` : ''),
+    );
+    play.title = recording ? 'Clip (still recording)' : 'Play the clip';
+  }
+
+  #togglePanel(id) {
+    if (this.#panel?.id === id) {
+      this.#closePanel(true);
+      return;
+    }
+    this.#closePanel(false);
+    const event = this.#events.get(id);
+    const row = this.#rows.get(id);
+    if (!event?.clip || !row) return;
+    const panel = new ClipPanel(event, {
+      isAdmin: this.#isAdmin,
+      onClose: () => this.#closePanel(true),
+      onDeleted: (recording) => this.#onRecording('deleted', recording),
+    });
+    this.#panel = panel;
+    row.append(panel.el);
+    row.classList.add('has-clip-open');
+    this.#render(row, event);
+    panel.open();
+    panel.focus();
+  }
+
+  /** Close the open clip (stops the video); focus goes back to its button if asked. */
+  #closePanel(refocus) {
+    const panel = this.#panel;
+    if (!panel) return;
+    this.#panel = null;
+    const hadFocus = panel.el.contains(document.activeElement);
+    panel.destroy();
+    const row = this.#rows.get(panel.id);
+    if (!row) return;
+    row.classList.remove('has-clip-open');
+    const event = this.#events.get(panel.id);
+    if (event) this.#render(row, event);
+    if (refocus || hadFocus) row.querySelector('.event-play')?.focus({ preventScroll: true });
+  }
+
   async #onListClick(event) {
+    const play = event.target.closest('.event-play');
+    if (play) {
+      const id = Number(play.closest('[data-id]')?.dataset.id);
+      if (id) this.#togglePanel(id);
+      return;
+    }
     const button = event.target.closest('.event-ack');
     if (!button || button.disabled) return;
     const id = Number(button.closest('[data-id]')?.dataset.id);

@@ -1,6 +1,11 @@
-// Shared wording and formatting for events: kind names, local times, durations.
+// Shared wording and formatting: event kinds, local times, durations, sizes.
 
-export const KINDS = ['motion', 'sound', 'tamper', 'frozen', 'offline', 'online'];
+export const KINDS = ['motion', 'sound', 'tamper', 'frozen', 'offline', 'online', 'storage'];
+/** Kinds only users who may see every camera ever get (the disk guard's storage alerts). */
+export const SYSTEM_KINDS = new Set(['storage']);
+/** The "camera" of events not tied to one camera (storage alerts). */
+export const SYSTEM_CAMERA = '*';
+let systemHref = '#events';
 
 const KIND_LABELS = {
   motion: 'Motion',
@@ -9,6 +14,7 @@ const KIND_LABELS = {
   online: 'Back online',
   frozen: 'Frozen picture',
   tamper: 'Tampering',
+  storage: 'Storage',
 };
 
 export function kindLabel(kind) {
@@ -48,4 +54,90 @@ export function formatDuration(startIso, endIso) {
   if (minutes < 60) return seconds % 60 ? `${minutes} min ${seconds % 60} s` : `${minutes} min`;
   const hours = Math.floor(minutes / 60);
   return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
+}
+
+/** Where a camera's name links to: its full view (system events: the storage panel). */
+export function cameraHref(id) {
+  return id === SYSTEM_CAMERA ? systemHref : `#/camera/${encodeURIComponent(id)}`;
+}
+
+/** Where system events link to: the storage panel for admins (who see it), else the list. */
+export function setSystemHref(href) {
+  systemHref = href;
+}
+
+/** Milliseconds since the epoch of an ISO instant (any number of fractional digits). */
+export function parseTime(iso) {
+  if (typeof iso !== 'string') return NaN;
+  return Date.parse(iso.replace(/(\.\d{3})\d+/, '$1'));
+}
+
+/** A media length: "0.8 s", "7.7 s", "1:04", "1:02:03". */
+export function formatSeconds(seconds) {
+  const value = Number(seconds);
+  if (!Number.isFinite(value) || value < 0) return '';
+  if (value < 10) return `${value.toFixed(1)} s`;
+  if (value < 60) return `${Math.round(value)} s`;
+  const whole = Math.round(value);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = String(whole % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** A position inside a clip, for buttons: "0:03", "1:04:05". */
+export function formatOffset(seconds) {
+  const whole = Math.max(0, Math.floor(Number(seconds) || 0));
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = String(whole % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
+
+/** Bytes in decimal units, as disks are sold: "812 kB", "1.4 MB", "58.2 GB". */
+export function formatBytes(bytes) {
+  const value = Number(bytes);
+  if (!Number.isFinite(value) || value < 0) return '';
+  if (value < 1000) return `${Math.round(value)} B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let scaled = value;
+  let unit = -1;
+  while (scaled >= 1000 && unit < units.length - 1) {
+    scaled /= 1000;
+    unit += 1;
+  }
+  return `${scaled < 100 ? scaled.toFixed(1) : Math.round(scaled)} ${units[unit]}`;
+}
+
+const clockFormat = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+const dayFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+});
+const hourMinuteFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/** Local wall-clock time of a moment (ms): "14:03:27". */
+export function formatClock(ms) {
+  return Number.isFinite(ms) ? clockFormat.format(new Date(ms)) : '';
+}
+
+/** Local "14:03" of a moment (ms), for timeline labels. */
+export function formatHourMinute(ms) {
+  return Number.isFinite(ms) ? hourMinuteFormat.format(new Date(ms)) : '';
+}
+
+/** Local day of a moment (ms): "Sun 29 Nov". */
+export function formatDay(ms) {
+  return Number.isFinite(ms) ? dayFormat.format(new Date(ms)) : '';
+}
+
+/** A SHA-256 (hex) shortened for display: "d82164f9…17420f62". */
+export function shortHash(hex) {
+  const value = String(hex ?? '');
+  return value.length > 20 ? `${value.slice(0, 8)}…${value.slice(-8)}` : value;
 }

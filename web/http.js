@@ -4,6 +4,14 @@
 const LOGIN_PATH = '/login';
 
 let redirecting = false;
+let csrfToken = '';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The session's CSRF token (from /api/auth/me): sent with every state-changing request,
+ * for browsers that leave out the Origin header. */
+export function setCsrfToken(token) {
+  csrfToken = typeof token === 'string' ? token : '';
+}
 
 /** Thrown after a 401: the page is already navigating to the login page. */
 export class UnauthorizedError extends Error {
@@ -36,6 +44,10 @@ export function redirectToLogin() {
  * Rejects with UnauthorizedError (after starting the redirect) when the server says 401.
  */
 export async function apiFetch(url, options = {}) {
+  const method = String(options.method ?? 'GET').toUpperCase();
+  if (csrfToken && !SAFE_METHODS.has(method)) {
+    options = { ...options, headers: { ...options.headers, 'X-CSRF-Token': csrfToken } };
+  }
   const res = await fetch(url, { ...options, mode: 'same-origin', credentials: 'same-origin' });
   if (res.status === 401) {
     redirectToLogin();
@@ -59,6 +71,17 @@ export async function postJson(url, body = undefined) {
     options.body = JSON.stringify(body);
   }
   return apiFetch(url, options);
+}
+
+/** DELETE a resource; non-2xx responses become HttpError. */
+export async function deleteResource(url) {
+  const res = await apiFetch(url, {
+    method: 'DELETE',
+    headers: { Accept: 'application/json' },
+    cache: 'no-store',
+  });
+  if (!res.ok) throw await httpError(res);
+  return res;
 }
 
 /** Build an HttpError from a response whose body is (usually) `{"detail": ...}`. */

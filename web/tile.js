@@ -65,6 +65,7 @@ export class Tile {
     this.infoBtn = $('.btn-info');
     this.audioBtn = $('.btn-audio');
     this.closeBtn = $('.btn-close');
+    this.recordingsLink = $('.btn-recordings');
     this.armBtn = $('.btn-arm');
     this.regionsEl = $('.tile-regions');
     this.activityEl = $('.tile-activity');
@@ -76,6 +77,8 @@ export class Tile {
     this.regionsEl.dataset.testid = `regions-${this.id}`;
     this.video.muted = true;
     this.nameEl.href = `#/camera/${encodeURIComponent(this.id)}`;
+    this.recordingsLink.href = `#/recordings/${encodeURIComponent(this.id)}`;
+    this.recordingsLink.dataset.testid = `recordings-${this.id}`;
 
     this.el.addEventListener('click', (event) => this.#onTileClick(event));
     this.infoBtn.addEventListener('click', () => this.toggleStats());
@@ -94,6 +97,7 @@ export class Tile {
     this.camera = camera;
     this.nameEl.textContent = camera.name || camera.id;
     this.video.setAttribute('aria-label', `Live video: ${camera.name || camera.id}`);
+    this.recordingsLink.setAttribute('aria-label', `Recordings of ${camera.name || camera.id}`);
     this.#renderArmed();
     if (camera.width > 0 && camera.height > 0) {
       this.el.style.setProperty('--aspect', `${camera.width} / ${camera.height}`);
@@ -116,6 +120,7 @@ export class Tile {
   setFull(full) {
     this.el.classList.toggle('is-full', full);
     this.closeBtn.hidden = !full;
+    this.recordingsLink.hidden = !full;
     this.activityEl.hidden = !full;
     if (full) this.chart.show();
     else this.chart.hide();
