@@ -511,6 +511,9 @@ class Recorder:
         if clip is None:
             clip = self._new_file("clip", at - self.config.pre_roll_seconds)
             self._clip = clip
+            # Listed before the file opens: the archive announces it with its events.
+            clip.active.add(event_id)
+            clip.info.events.append(event_id)
             target = self.camera.capture_pts(at - self.config.pre_roll_seconds)
             video, audio = self._pre_roll.since(target)
             if video:
@@ -522,7 +525,8 @@ class Recorder:
                         self._put(clip, timed, False)
         clip.active.add(event_id)
         clip.end_pts = None
-        clip.info.events.append(event_id)
+        if event_id not in clip.info.events:
+            clip.info.events.append(event_id)
         return clip.info.id
 
     def event_ended(self, event_id: int, at: float) -> None:

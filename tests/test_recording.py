@@ -105,6 +105,13 @@ async def test_event_clip_has_pre_roll_post_roll_and_audio(server):
     event = events["events"][0]
     clip_id = event["clip"]["id"]
     assert event["links"]["clip"] == f"/api/recordings/{clip_id}"
+    announced = [
+        stored
+        for _, _, stored, _ in server.services.live._ring
+        if stored["type"] == "recording" and stored["recording"]["id"] == clip_id
+    ]
+    assert announced[0]["phase"] == "start"
+    assert announced[0]["recording"]["events"] == [event["id"]]
     recording = await complete(server, clip_id)
     assert recording["state"] == "complete"
     assert recording["kind"] == "clip"
