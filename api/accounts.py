@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from .db import aware
 from .models import ApiToken, AuditEntry, LoginSession, User
 from .passwords import DUMMY_HASH, check_policy, hash_password, verify_password
 
@@ -79,11 +80,6 @@ def now() -> datetime:
 
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _principal(user: User, via: Literal["session", "token"], **extra: str) -> Principal:
@@ -202,10 +198,10 @@ class Accounts:
         if row is None:
             return None
         stamp = now()
-        if _aware(row.expires_at) <= stamp or _aware(row.last_seen_at) + self.session_idle <= stamp:
+        if aware(row.expires_at) <= stamp or aware(row.last_seen_at) + self.session_idle <= stamp:
             db.delete(row)
             return None
-        if stamp - _aware(row.last_seen_at) > TOUCH_INTERVAL:
+        if stamp - aware(row.last_seen_at) > TOUCH_INTERVAL:
             row.last_seen_at = stamp
         user = db.get(User, row.user_id)
         if user is None:  # pragma: no cover - the foreign key cascades
@@ -245,9 +241,9 @@ class Accounts:
         if token is None or token.revoked_at is not None:
             return None
         stamp = now()
-        if token.expires_at is not None and _aware(token.expires_at) <= stamp:
+        if token.expires_at is not None and aware(token.expires_at) <= stamp:
             return None
-        if token.last_used_at is None or stamp - _aware(token.last_used_at) > TOUCH_INTERVAL:
+        if token.last_used_at is None or stamp - aware(token.last_used_at) > TOUCH_INTERVAL:
             token.last_used_at = stamp
         user = db.get(User, token.user_id)
         return None if user is None else _principal(user, "token")

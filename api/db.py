@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,11 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def aware(moment: datetime) -> datetime:
+    """A stored time with its zone: SQLite hands back naive datetimes (all are UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def database_url(configured: str | None, data_dir: Path) -> str:

@@ -41,7 +41,7 @@ from camera.manager import CameraManager
 from camera.recorder import Recorder, RecordingInfo, RecordingKind, file_sha256
 from camera.snapshots import encode_jpeg
 
-from .db import Database
+from .db import Database, aware
 from .errors import Conflict
 from .events import EventService, iso
 from .live import LiveChannel
@@ -335,7 +335,7 @@ class RecordingService:
             row.state = "interrupted"
             row.detail = "cut short by a crash or power loss; playable to its last fragment"
             row.duration = found.duration
-            row.end = _aware(row.start) + timedelta(seconds=found.duration)
+            row.end = aware(row.start) + timedelta(seconds=found.duration)
             row.size = path.stat().st_size
             row.sha256 = file_sha256(path)
             finished += 1
@@ -584,7 +584,3 @@ def make_strip(path: Path, duration: float, tiles: int) -> bytes:
         raise ValueError("no picture in the recording")
     strip = np.concatenate(pictures, axis=1)
     return encode_jpeg(av.VideoFrame.from_ndarray(strip, format="rgb24"))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts import Principal
+from ..db import aware
 from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
 from ..events import SYSTEM_CAMERA, clip_of, clips_of, event_json
@@ -23,12 +24,6 @@ from ..services import Services
 router = APIRouter(tags=["events"])
 ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": Problem}, 404: {"model": Problem}}
 EventId = Annotated[int, Path(ge=1, le=2**62)]
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @router.get("/api/events", response_model=EventPage, responses=ERRORS)
@@ -48,7 +43,8 @@ async def list_events(
     visible = [c.id for c in services.cameras.all() if principal.can_see(c.id)]
     if principal.can_see(SYSTEM_CAMERA):  # storage alerts: for those who see every camera
         visible.append(SYSTEM_CAMERA)
-    since, until = _utc(since), _utc(until)
+    since = aware(since) if since else None
+    until = aware(until) if until else None
     await services.events.flush()
     await services.recordings.flush()
 
@@ -177,8 +173,7 @@ async def activity(
 
     counts: dict[str, list[int]] = {}
     for kind, start in await services.db.run(query):
-        aware = start if start.tzinfo else start.replace(tzinfo=UTC)
-        index = int((aware - first).total_seconds() // 3600)
+        index = int((aware(start) - first).total_seconds() // 3600)
         if 0 <= index < hours:
             counts.setdefault(kind, [0] * hours)[index] += 1
     labels = [(first + timedelta(hours=i)).isoformat().replace("+00:00", "Z") for i in range(hours)]

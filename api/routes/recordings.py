@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..accounts import Principal
+from ..db import aware
 from ..deps import AdminDep, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
 from ..files import safe_file
@@ -25,12 +26,6 @@ router = APIRouter(tags=["recordings"])
 ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": Problem}, 404: {"model": Problem}}
 RecordingId = Annotated[int, Path(ge=1, le=2**62)]
 CameraFilter = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 @router.get("/api/recordings", response_model=RecordingPage, responses=ERRORS)
@@ -54,7 +49,8 @@ async def list_recordings(
     if camera is not None and not principal.can_see(camera):
         raise Forbidden(f"you may not see camera {camera!r}")
     visible = [c.id for c in services.cameras.all() if principal.can_see(c.id)]
-    since, until = _utc(since), _utc(until)
+    since = aware(since) if since else None
+    until = aware(until) if until else None
     await services.recordings.flush()
 
     def query(db: Session) -> list[Recording]:
@@ -150,8 +146,7 @@ async def recording_video(
         headers["Repr-Digest"] = f"sha-256=:{digest}:"
     name = None
     if download:
-        start = row.start if row.start.tzinfo else row.start.replace(tzinfo=UTC)
-        name = f"sentrycam-{row.camera}-{start:%Y%m%dT%H%M%SZ}-{row.id}.mp4"
+        name = f"sentrycam-{row.camera}-{aware(row.start):%Y%m%dT%H%M%SZ}-{row.id}.mp4"
     return FileResponse(
         path,
         media_type="video/mp4",
