@@ -14,8 +14,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from camera.errors import ConfigError
-from camera.manager import load_config
-from camera.redact import RedactingFilter
+
+from .logs import setup_logging
+from .settings import load_config
 
 logger = logging.getLogger("sentrycam")
 
@@ -64,18 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
     cli_accounts.add_parsers(commands, common)
     return parser
-
-
-def setup_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    # aiortc/aioice are chatty at INFO; their warnings still show.
-    for noisy in ("aioice", "aiortc"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
 def uvicorn_config(

@@ -16,11 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from camera.manager import load_config
-
 from .accounts import AccountError, Accounts, Role
 from .db import Database, database_url
 from .passwords import WeakPassword
+from .settings import load_config
 
 
 class CommandError(Exception):

@@ -10,7 +10,7 @@ import collections
 import time
 from collections.abc import Callable
 
-from camera.config import ThrottleConfig
+from .settings import ThrottleConfig
 
 
 class LoginThrottle:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from camera.config import TLSConfig
+from .settings import TLSConfig
 
 
 def certificate_files(config: TLSConfig, data_dir: Path) -> tuple[Path, Path] | None:

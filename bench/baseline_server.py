@@ -137,7 +137,7 @@ class Baseline:
 
 
 def _prefer_h264(pc: RTCPeerConnection, sender: RTCRtpSender) -> None:
-    # Before setRemoteDescription, or the answer keeps VP8 (FIELD-NOTES).
+    # Before setRemoteDescription, or the answer keeps VP8 (docs/media-notes.md).
     transceiver = next(t for t in pc.getTransceivers() if t.sender is sender)
     codecs = RTCRtpSender.getCapabilities("video").codecs
     transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == "video/h264"])

@@ -45,9 +45,8 @@ async def run_server(port: int, data_dir: Path, events: int, wait_for: Path) -> 
     from api.app import create_app
     from api.cli import uvicorn_config
     from api.services import Services
+    from api.settings import LoadedConfig, parse_settings
     from camera.analysis import Observation
-    from camera.config import parse_settings
-    from camera.manager import LoadedConfig
 
     settings = parse_settings(
         {

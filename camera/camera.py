@@ -7,6 +7,21 @@
 
 Media work happens in the reader thread; hubs live on the event loop. The encoder runs
 only while the video hub has subscribers.
+
+Thread ownership (checked by ``camera.threads`` where a mistake would be silent):
+
+* the **event loop** owns the hubs, ``status``/``error``, the listeners, the frame
+  waiters, and writes the demand flags (``_video_demand``, ``_audio_demand``,
+  ``_demand_ended``) and ``_decode_until``, which the reader only reads;
+* the **video reader thread** owns the encoder, the bitstream filter, ``_last_video_pts``,
+  the analyzer and the frame times; it publishes ``_latest`` (frame and time, one tuple
+  assigned at once) and ``_encoder_name``/``_copy_size`` as single assignments the loop
+  may read at any time; the loop copies ``_frame_times`` (``tuple()`` of a deque is one
+  step under the GIL) before iterating it;
+* the audio encoder belongs to whichever single thread delivers the camera's audio (the
+  microphone's reader, or the video reader for ``audio: source``/``demo``).
+
+Everything a reader thread hands to the loop goes through ``call_soon_threadsafe``.
 """
 
 from __future__ import annotations
@@ -31,6 +46,7 @@ from .hub import PacketHub
 from .media import Packet
 from .sources import MicSource, make_video_source
 from .supervisor import SupervisedReader
+from .threads import forbid_loop, require_loop
 
 Status = Literal["starting", "online", "offline"]
 
@@ -75,29 +91,33 @@ class Camera:
             if config.audio
             else None
         )
+        self._epoch = time.monotonic()  # immutable: the capture clock's origin
+        # ----- owned by the event loop
         self.status: Status = "starting"
         self.error: str | None = None
-        self._epoch = time.monotonic()
-        # Written by the reader thread, read anywhere (single reference assignments).
-        self._video_demand = False
-        self._demand_ended = 0.0
-        self._analysis_failed_at = 0.0
-        self._audio_demand = False
-        self._encoder: VideoEncoder | None = None
-        self._encoder_name = "copy" if self._copy else "libx264"
-        self._audio_encoder: AudioEncoder | None = None
-        self._last_video_pts = -1
-        self._latest_frame: av.VideoFrame | None = None
-        self._latest_frame_at = 0.0
-        self._frame_times: collections.deque[float] = collections.deque(maxlen=64)
-        self._decode_until = 0.0
-        self._copy_decoding = False
-        self._bsf: tuple[object, BitStreamFilterContext] | None = None
-        self._copy_size: tuple[int, int] | None = None
         self._frame_waiters: list[asyncio.Future[None]] = []
         self.status_listeners: list[Callable[[Camera], None]] = []
         self.observation_listeners: list[Callable[[Observation], None]] = []
+        # ----- written by the loop, read by the reader threads (single assignments)
+        self._video_demand = False
+        self._demand_ended = 0.0
+        self._audio_demand = False
+        self._decode_until = 0.0
+        # ----- owned by the video reader thread
+        self._encoder: VideoEncoder | None = None
+        self._last_video_pts = -1
+        self._frame_times: collections.deque[float] = collections.deque(maxlen=64)
+        self._copy_decoding = False
+        self._bsf: tuple[object, BitStreamFilterContext] | None = None
+        self._analysis_failed_at = 0.0
         self._analyzer = Analyzer(config, self._observed)
+        # ----- written by the reader threads, read by the loop (single assignments)
+        self._latest: tuple[av.VideoFrame, float] | None = None  # frame, monotonic time
+        self._encoder_name = "copy" if self._copy else "libx264"
+        self.encoder_starts = 0  # encoders opened since start (one at a time, ever)
+        self._copy_size: tuple[int, int] | None = None
+        # ----- owned by the thread that delivers audio (one per camera)
+        self._audio_encoder: AudioEncoder | None = None
         self._readers = self._make_readers()
 
     # ----- life cycle -------------------------------------------------------------------
@@ -141,9 +161,11 @@ class Camera:
     # ----- status -----------------------------------------------------------------------
 
     def _status_from_thread(self, online: bool, error: str | None) -> None:
-        self._loop.call_soon_threadsafe(self._set_status, online, error)
+        self._loop.call_soon_threadsafe(self.set_status, online, error)
 
-    def _set_status(self, online: bool, error: str | None) -> None:
+    def set_status(self, online: bool, error: str | None) -> None:
+        """A status change, on the loop (the readers report theirs through here)."""
+        require_loop("a camera's status")
         status: Status = "online" if online else "offline"
         changed = status != self.status
         if changed:
@@ -156,10 +178,21 @@ class Camera:
             for listener in self.status_listeners:
                 listener(self)
 
+    @property
+    def restarts(self) -> int:
+        """How often the camera's sources had to be reopened since start."""
+        return sum(reader.restarts for reader in self._readers)
+
+    @property
+    def encoding(self) -> bool:
+        """Whether the camera's one video encoder is running now."""
+        return self._encoder is not None
+
     def info(self) -> CameraInfo:
         now = time.monotonic()
-        frame = self._latest_frame
-        times = [t for t in self._frame_times if now - t <= 2.0]
+        latest = self._latest
+        frame = latest[0] if latest is not None else None
+        times = [t for t in tuple(self._frame_times) if now - t <= 2.0]
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
         width, height = (frame.width, frame.height) if frame is not None else (None, None)
         if not self._copy:
@@ -197,6 +230,7 @@ class Camera:
     # ----- the Sink protocol (reader threads) --------------------------------------------
 
     def on_video_frame(self, frame: av.VideoFrame) -> None:
+        forbid_loop("decoding and encoding video")
         now = time.monotonic()
         if self._frame_times and now - self._frame_times[-1] < 0.5 / self.config.fps:
             return  # the source runs faster than configured
@@ -207,6 +241,7 @@ class Camera:
             if self._encoder is None:
                 self._encoder = open_video_encoder(self.config)
                 self._encoder_name = self._encoder.codec_name
+                self.encoder_starts += 1
                 self.logger.info("encoder %s started", self._encoder_name)
             for packet in self._encoder.encode(frame, self._next_video_pts(now)):
                 self._publish(self.video, packet, packet.is_keyframe)
@@ -217,6 +252,7 @@ class Camera:
             self.logger.info("encoder stopped: nobody is watching")
 
     def on_video_packet(self, packet: Packet, stream: av.video.stream.VideoStream) -> None:
+        forbid_loop("demuxing video")
         now = time.monotonic()
         self._readers[0].mark_online()
         self._frame_times.append(now)
@@ -255,6 +291,7 @@ class Camera:
             self._store_frame(frame, time.monotonic())
 
     def on_audio_frame(self, frame: av.AudioFrame) -> None:
+        forbid_loop("encoding audio")
         hub = self.audio
         if hub is None:
             return
@@ -296,8 +333,7 @@ class Camera:
         self._loop.call_soon_threadsafe(hub.publish, packet, keyframe)
 
     def _store_frame(self, frame: av.VideoFrame, now: float) -> None:
-        self._latest_frame = frame
-        self._latest_frame_at = now
+        self._latest = (frame, now)
         wall = time.time()
         if self._analysing and self._analyzer.due(wall):
             self._analyse(frame, wall)
@@ -330,9 +366,9 @@ class Camera:
     async def latest_frame(self, timeout: float = 5.0) -> av.VideoFrame:
         """The current picture; waits for a fresh one if the last is stale."""
         now = time.monotonic()
-        frame = self._latest_frame
-        if frame is not None and now - self._latest_frame_at <= SNAPSHOT_FRESH_S:
-            return frame
+        latest = self._latest
+        if latest is not None and now - latest[1] <= SNAPSHOT_FRESH_S:
+            return latest[0]
         if self.status == "offline":
             raise CameraOffline(f"camera {self.id} is offline: {self.error}")
         self._decode_until = now + DECODE_LINGER_S
@@ -342,6 +378,6 @@ class Camera:
             await asyncio.wait_for(waiter, timeout)
         except TimeoutError:
             raise CameraOffline(f"camera {self.id} sent no picture in {timeout:.0f}s") from None
-        frame = self._latest_frame
-        assert frame is not None
-        return frame
+        latest = self._latest
+        assert latest is not None
+        return latest[0]

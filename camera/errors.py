@@ -2,13 +2,15 @@
 
     SentrycamError
     ├── ConfigError              bad config file or value (start-up refuses to run)
+    ├── WrongThread              code ran on a thread that does not own what it touched
+    │                            (camera.threads; a bug, never expected)
     └── CameraError              anything about one camera
         ├── UnknownCamera        no camera with that id
         ├── CameraOffline        the source is not delivering (yet, or any more)
         ├── ViewerLimitReached   the camera's viewer cap is full
         └── BadOffer             a WebRTC offer we cannot answer (malformed, no usable codec)
 
-The API maps them to HTTP statuses in one place (``api.app``).
+The API maps them to HTTP statuses in one place (``api.errors``).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .media import Packet
+from .threads import require_loop
 
 logger = logging.getLogger(__name__)
 
@@ -53,12 +54,6 @@ class HubStats:
         span = recent[-1][0] - recent[0][0]
         total = sum(n for _, n in recent[1:])
         return total * 8 / span / 1000 if span > 0 else 0.0
-
-    def rate(self, now: float) -> float:
-        recent = [t for t, _ in self.window if now - t <= 2.0]
-        if len(recent) < 2 or recent[-1] == recent[0]:
-            return 0.0
-        return (len(recent) - 1) / (recent[-1] - recent[0])
 
 
 class Subscription:
@@ -155,6 +150,7 @@ class PacketHub:
         return len(self._subscribers)
 
     def subscribe(self, maxsize: int = 90) -> Subscription:
+        require_loop("subscribing to a hub")
         subscription = Subscription(self, maxsize)
         first = not self._subscribers
         self._subscribers.add(subscription)
@@ -196,6 +192,7 @@ class PacketHub:
             self._on_keyframe_request()
 
     def publish(self, packet: Packet, keyframe: bool) -> None:
+        require_loop("publishing to a hub")
         now = time.monotonic()
         size = packet.size
         self.stats.packets += 1

@@ -1,30 +1,21 @@
-"""All cameras of the appliance, and where their list came from."""
+"""All cameras of the appliance, and the webcams found when none are configured."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from .analysis import Observation
 from .camera import Camera
-from .config import CameraConfig, Settings, load_settings
+from .config import CameraConfig, WebRTCConfig
 from .errors import UnknownCamera
 from .sources import find_v4l2_devices
 
 logger = logging.getLogger(__name__)
 
 ConfigSource = Literal["file", "autodetect-v4l2", "autodetect-demo"]
-
-
-@dataclass(frozen=True)
-class LoadedConfig:
-    settings: Settings
-    source: ConfigSource
-    notice: str | None
 
 
 def autodetect_cameras() -> tuple[list[CameraConfig], ConfigSource, str]:
@@ -41,22 +32,14 @@ def autodetect_cameras() -> tuple[list[CameraConfig], ConfigSource, str]:
     return [demo], "autodetect-demo", "No config file and no webcam found: showing the demo camera."
 
 
-def load_config(path: Path | None) -> LoadedConfig:
-    """Read the config file, or build one from the hardware when there is no file."""
-    settings = load_settings(path) if path is not None else Settings()
-    if path is not None and settings.cameras:
-        return LoadedConfig(settings, "file", None)
-    cameras, source, notice = autodetect_cameras()
-    return LoadedConfig(settings.model_copy(update={"cameras": cameras}), source, notice)
-
-
 class CameraManager:
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    def __init__(self, cameras: list[CameraConfig], webrtc: WebRTCConfig) -> None:
+        self._configs = list(cameras)
+        self._webrtc = webrtc
         self._cameras: dict[str, Camera] = {}
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        for config in self._settings.cameras:
+        for config in self._configs:
             camera = Camera(config, loop)
             self._cameras[config.id] = camera
             camera.start()
@@ -84,5 +67,9 @@ class CameraManager:
         except KeyError:
             raise UnknownCamera(f"no camera with id {camera_id!r}") from None
 
+    def config(self, camera_id: str) -> CameraConfig | None:
+        """A configured camera's settings (also before start and for stopped cameras)."""
+        return next((c for c in self._configs if c.id == camera_id), None)
+
     def max_viewers(self, camera: Camera) -> int:
-        return self._settings.max_viewers(camera.config)
+        return self._webrtc.viewer_cap(camera.config)

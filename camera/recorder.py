@@ -1,21 +1,21 @@
-"""Recording: pre-roll, event clips and continuous segments, remuxed from the hub's packets.
+"""Recording policy: which packets go into which file, event clips and continuous segments.
 
     video PacketHub ──┐                    ┌──▶ clip (pre-roll + events + post-roll)
                       ├──▶ Recorder ───────┤
     audio PacketHub ──┘   (pre-roll ring)  └──▶ continuous segment (fixed length)
                                  │
-                                 └── commands ──▶ writer thread: PyAV's MP4 muxer, fsync
+                                 └── commands ──▶ writer thread (camera.recording_writer)
 
 The recorder is one more subscriber of the camera's hubs: it gets the very packets viewers
 get and only remuxes them, so recording costs no decode and no encode (the camera's one
-encoder runs while a recorder is subscribed, as it does for a viewer). The event loop side
-keeps the last seconds of packets (starting at a keyframe) and decides when files open and
-close; a thread per camera does every file operation.
-
-Files are fragmented MP4 (``empty_moov``, a fragment at least every second, each packet
-handed to the kernel at once, ``fsync`` every second): a file cut by a crash or a power
-loss plays up to its last fragment. The :class:`Archive` (api/recordings.py) allocates ids
+encoder runs while a recorder is subscribed, as it does for a viewer). It runs on the event
+loop: it keeps the pre-roll (:mod:`camera.preroll`) and decides when files open and close;
+a thread per camera does every file operation (:mod:`camera.recording_writer`,
+:mod:`camera.mp4`). The :class:`Archive` (api.services.recording_archive) allocates ids
 and paths, keeps the database in step and frees disk space.
+
+Thread ownership: every field of a :class:`Recorder` belongs to the event loop; the writer
+thread only reaches it through ``call_soon_threadsafe`` (results and failures).
 """
 
 from __future__ import annotations
@@ -23,25 +23,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import hashlib
-import io
 import logging
-import os
-import queue
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-import av
-import av.error
-
 from .config import RecordingConfig
-from .encoder import AUDIO_RATE, OPUS_HEAD
-from .media import Packet
+from .encoder import AUDIO_RATE
+from .mp4 import FileResult, VideoFormat, parameter_sets
+from .preroll import VIDEO_CLOCK, PreRoll, Timed
+from .recording_writer import WriterThread
+from .threads import require_loop
 
 if TYPE_CHECKING:
     from .camera import Camera
@@ -51,49 +44,11 @@ logger = logging.getLogger(__name__)
 
 RecordingKind = Literal["clip", "continuous"]
 
-VIDEO_CLOCK = 90000
-VIDEO_TIME_BASE = Fraction(1, VIDEO_CLOCK)
-AUDIO_TIME_BASE = Fraction(1, AUDIO_RATE)
-MP4_OPTIONS = {
-    # ftyp+moov first, then self-contained fragments: playable up to the last one written.
-    "movflags": "frag_keyframe+empty_moov+default_base_moof",
-    "frag_duration": "1000000",  # µs: a fragment at least every second
-    "flush_packets": "1",  # every packet goes to the kernel at once (kill -9 loses nothing)
-    "max_interleave_delta": "1000000",  # a silent microphone must not hold video back
-}
-FSYNC_INTERVAL_S = 1.0  # power loss: at most about a second of a file is lost
 # Extra pre-roll kept beyond the configured seconds: detection runs a few frames late.
 PRE_ROLL_MARGIN_S = 1.5
-MAX_QUEUED_BYTES = 48 * 1024 * 1024  # a stalled disk drops packets rather than memory
 RETRY_AFTER_FAILURE_S = 3.0
 AUDIO_WAIT_LIMIT = 3 * AUDIO_RATE  # audio kept waiting for the video to catch up
 SUBSCRIPTION_PACKETS = 900  # 30 s of video at 30 fps: the drain task is never that late
-
-
-@dataclass(frozen=True)
-class Timed:
-    """A packet with the timestamp and keyframe flag it had when it reached the recorder."""
-
-    pts: int  # 90 kHz (video) or 48 kHz (audio), the camera's capture clock
-    keyframe: bool
-    packet: Packet
-
-
-@dataclass(frozen=True)
-class VideoFormat:
-    parameter_sets: bytes  # Annex B SPS + PPS
-    width: int
-    height: int
-
-
-@dataclass
-class FileResult:
-    size: int
-    duration: float
-    sha256: str | None
-    video_packets: int
-    audio_packets: int
-    error: str | None = None
 
 
 @dataclass
@@ -121,305 +76,6 @@ class Archive(Protocol):
     def opened(self, info: RecordingInfo) -> None: ...
 
     def closed(self, info: RecordingInfo) -> None: ...
-
-
-def parameter_sets(data: bytes) -> bytes | None:
-    """The first SPS and PPS of an Annex B access unit, with start codes; None if absent."""
-    units = [unit.rstrip(b"\x00") for unit in data.split(b"\x00\x00\x01")[1:]]
-    sps = next((u for u in units if u and u[0] & 0x1F == 7), None)
-    pps = next((u for u in units if u and u[0] & 0x1F == 8), None)
-    if sps is None or pps is None:
-        return None
-    return b"\x00\x00\x00\x01" + sps + b"\x00\x00\x00\x01" + pps
-
-
-# ----- the writer thread ----------------------------------------------------------------
-
-
-class _Templates:
-    """Codec-less stream templates: streams made from them are never opened as encoders."""
-
-    def __init__(self) -> None:
-        self._container = av.open(io.BytesIO(), "w", format="mp4")
-        self.video = self._container.add_stream("h264")
-        self.audio = self._container.add_stream("libopus", rate=AUDIO_RATE)
-
-
-class Mp4File:
-    """One fragmented MP4 being written (used by the writer thread only)."""
-
-    def __init__(
-        self,
-        path: Path,
-        templates: _Templates,
-        video: VideoFormat,
-        audio: bool,
-        start_pts: int,
-    ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._start = start_pts
-        self._audio_start = start_pts * AUDIO_RATE // VIDEO_CLOCK
-        self._last_video = -1
-        self._last_audio = -1
-        self.video_packets = 0
-        self.audio_packets = 0
-        self.parameter_sets = video.parameter_sets
-        self._container = av.open(str(path), "w", format="mp4", options=MP4_OPTIONS)
-        try:
-            stream = self._container.add_stream_from_template(templates.video)
-            context = stream.codec_context
-            context.width, context.height = video.width, video.height
-            context.extradata = video.parameter_sets
-            stream.time_base = VIDEO_TIME_BASE
-            self._video = stream
-            self._audio = None
-            if audio:
-                sound = self._container.add_stream_from_template(templates.audio)
-                sound.codec_context.extradata = OPUS_HEAD
-                sound.time_base = AUDIO_TIME_BASE
-                self._audio = sound
-            self._container.start_encoding()  # writes ftyp + moov: the file exists now
-        except BaseException:
-            self._container.close()
-            path.unlink(missing_ok=True)
-            raise
-        self._fd = os.open(path, os.O_RDONLY)
-        self._synced = time.monotonic()
-        _fsync_directory(path.parent)
-
-    def write_video(self, timed: Timed) -> None:
-        pts = timed.pts - self._start
-        if pts <= self._last_video:
-            return  # the muxer refuses timestamps going back; never happens in practice
-        packet = av.Packet(bytes(timed.packet))
-        packet.pts = packet.dts = pts
-        packet.time_base = VIDEO_TIME_BASE
-        packet.is_keyframe = timed.keyframe
-        packet.stream = self._video
-        self._container.mux(packet)
-        self._last_video = pts
-        self.video_packets += 1
-        self._maybe_sync()
-
-    def write_audio(self, timed: Timed) -> None:
-        pts = timed.pts - self._audio_start
-        if self._audio is None or pts < 0 or pts <= self._last_audio:
-            return
-        packet = av.Packet(bytes(timed.packet))
-        packet.pts = packet.dts = pts
-        packet.time_base = AUDIO_TIME_BASE
-        packet.stream = self._audio
-        self._container.mux(packet)
-        self._last_audio = pts
-        self.audio_packets += 1
-
-    def _maybe_sync(self) -> None:
-        now = time.monotonic()
-        if now - self._synced >= FSYNC_INTERVAL_S:
-            self._synced = now
-            os.fsync(self._fd)
-
-    def close(self, error: str | None = None) -> FileResult:
-        try:
-            self._container.close()
-        except (av.error.FFmpegError, OSError) as failure:
-            error = error or f"closing failed: {failure}"
-        with contextlib.suppress(OSError):
-            os.fsync(self._fd)
-        os.close(self._fd)
-        size = self.path.stat().st_size if self.path.exists() else 0
-        duration = max(self._last_video, 0) / VIDEO_CLOCK
-        digest = file_sha256(self.path) if size and self.video_packets else None
-        return FileResult(size, duration, digest, self.video_packets, self.audio_packets, error)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@dataclass
-class _Open:
-    key: int
-    path: Path
-    video: VideoFormat
-    audio: bool
-    start_pts: int
-
-
-@dataclass
-class _Write:
-    key: int
-    timed: Timed
-    video: bool
-
-
-@dataclass
-class _Close:
-    key: int
-
-
-class WriterThread:
-    """Does every file operation of one camera's recordings, in order, off the event loop."""
-
-    def __init__(
-        self, name: str, loop: asyncio.AbstractEventLoop, on_failure: Callable[[int], None]
-    ) -> None:
-        self._loop = loop
-        self._on_failure = on_failure
-        self._queue: queue.SimpleQueue[_Open | _Write | _Close | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._queued_bytes = 0
-        self._results: dict[int, asyncio.Future[FileResult]] = {}
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    @property
-    def backlog(self) -> int:
-        return self._queued_bytes
-
-    def open(self, key: int, path: Path, video: VideoFormat, audio: bool, start_pts: int) -> None:
-        self._results[key] = self._loop.create_future()
-        self._queue.put(_Open(key, path, video, audio, start_pts))
-
-    def write(self, key: int, timed: Timed, video: bool) -> bool:
-        """Queue a packet; False when the disk is too far behind (the packet is dropped)."""
-        size = timed.packet.size
-        with self._lock:
-            if self._queued_bytes + size > MAX_QUEUED_BYTES:
-                return False
-            self._queued_bytes += size
-        self._queue.put(_Write(key, timed, video))
-        return True
-
-    def close(self, key: int) -> asyncio.Future[FileResult]:
-        self._queue.put(_Close(key))
-        # A failed write may have settled it already; it stays here until then.
-        future = self._results[key]
-        future.add_done_callback(lambda _: self._results.pop(key, None))
-        return future
-
-    async def stop(self) -> None:
-        self._queue.put(None)
-        await asyncio.to_thread(self._thread.join)
-
-    def _run(self) -> None:
-        templates = _Templates()
-        files: dict[int, Mp4File] = {}
-        failed: dict[int, str] = {}
-        while (command := self._queue.get()) is not None:
-            if isinstance(command, _Write):
-                with self._lock:
-                    self._queued_bytes -= command.timed.packet.size
-                handle = files.get(command.key)
-                if handle is None:
-                    continue
-                try:
-                    if command.video:
-                        handle.write_video(command.timed)
-                    else:
-                        handle.write_audio(command.timed)
-                except (av.error.FFmpegError, OSError, ValueError) as error:
-                    # Disk full, disk gone: keep what was written; the recorder goes on in
-                    # a new file once the archive has made room.
-                    logger.error("writing %s failed: %s", handle.path, error)
-                    failed[command.key] = str(error)
-                    result = handle.close(str(error))
-                    del files[command.key]
-                    self._resolve(command.key, result)
-                    self._report_failure(command.key)
-            elif isinstance(command, _Open):
-                try:
-                    files[command.key] = Mp4File(
-                        command.path,
-                        templates,
-                        command.video,
-                        command.audio,
-                        command.start_pts,
-                    )
-                except (av.error.FFmpegError, OSError, ValueError) as error:
-                    logger.error("cannot create %s: %s", command.path, error)
-                    failed[command.key] = f"cannot create the file: {error}"
-                    self._report_failure(command.key)
-            else:
-                handle = files.pop(command.key, None)
-                if handle is not None:
-                    self._resolve(command.key, handle.close())
-                else:
-                    reason = failed.pop(command.key, "not written")
-                    self._resolve(command.key, FileResult(0, 0.0, None, 0, 0, reason))
-        for key, handle in files.items():
-            self._resolve(key, handle.close())
-
-    def _report_failure(self, key: int) -> None:
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._on_failure, key)
-
-    def _resolve(self, key: int, result: FileResult) -> None:
-        def settle() -> None:
-            future = self._results.get(key)
-            if future is not None and not future.done():
-                future.set_result(result)
-
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
-            self._loop.call_soon_threadsafe(settle)
-
-
-# ----- the event loop side --------------------------------------------------------------
-
-
-class PreRoll:
-    """The last seconds of packets, whole GOPs, always starting at a keyframe."""
-
-    def __init__(self, seconds: float) -> None:
-        self._span = int(seconds * VIDEO_CLOCK)
-        self.gops: collections.deque[list[Timed]] = collections.deque()
-        self.audio: collections.deque[Timed] = collections.deque()
-
-    def video(self, timed: Timed) -> None:
-        if timed.keyframe:
-            self.gops.append([timed])
-        elif self.gops:
-            self.gops[-1].append(timed)
-        else:
-            return  # nothing before the first keyframe is useful
-        horizon = timed.pts - self._span
-        while len(self.gops) >= 2 and self.gops[1][0].pts <= horizon:
-            self.gops.popleft()
-
-    def sound(self, timed: Timed) -> None:
-        self.audio.append(timed)
-        first = self.gops[0][0].pts if self.gops else timed.pts * VIDEO_CLOCK // AUDIO_RATE
-        while self.audio and self.audio[0].pts * VIDEO_CLOCK // AUDIO_RATE < first - VIDEO_CLOCK:
-            self.audio.popleft()
-
-    def since(self, pts: int) -> tuple[list[Timed], list[Timed]]:
-        """Video from the newest keyframe at or before ``pts`` (else the oldest), and audio."""
-        if not self.gops:
-            return [], []
-        start = 0
-        for index, gop in enumerate(self.gops):
-            if gop[0].pts <= pts:
-                start = index
-        video = [timed for gop in list(self.gops)[start:] for timed in gop]
-        audio_from = video[0].pts * AUDIO_RATE // VIDEO_CLOCK
-        return video, [a for a in self.audio if a.pts >= audio_from]
-
-    def clear(self) -> None:
-        self.gops.clear()
-        self.audio.clear()
 
 
 @dataclass
@@ -495,6 +151,16 @@ class Recorder:
             self.camera.status_listeners.remove(self._camera_status)
 
     @property
+    def pre_roll_seconds(self) -> float:
+        """Seconds of video held for the next clip (whole GOPs, from a keyframe)."""
+        return self._pre_roll.seconds
+
+    @property
+    def latest_video_pts(self) -> int | None:
+        """Capture timestamp (90 kHz) of the newest video packet received."""
+        return self._latest_video
+
+    @property
     def recording(self) -> dict[str, int | None]:
         return {
             "clip": self._clip.info.id if self._clip else None,
@@ -505,6 +171,7 @@ class Recorder:
 
     def event_started(self, event_id: int, at: float) -> int | None:
         """An event began at Unix time ``at``: the id of the clip that will show it."""
+        require_loop("a recorder")
         if not self.config.events:
             return None
         clip = self._clip

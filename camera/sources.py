@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 OPEN_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 5.0
 
-# Low-delay demuxing: no probing backlog, no internal buffering (FIELD-NOTES).
+# Low-delay demuxing: no probing backlog, no internal buffering (docs/media-notes.md).
 LOW_DELAY_OPTIONS = {
     "fflags": "nobuffer",
     "flags": "low_delay",

@@ -45,10 +45,6 @@ class SupervisedReader:
             if self._thread.is_alive():  # pragma: no cover - stuck in C; daemon thread
                 self._logger.warning("%s did not stop within %.0fs", self.name, timeout)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def mark_online(self) -> None:
         if not self._online:
             self._online = True

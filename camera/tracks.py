@@ -1,7 +1,7 @@
 """Viewer tracks: aiortc ``MediaStreamTrack``s that hand out already-encoded packets.
 
 When ``recv()`` returns an ``Packet``, aiortc's sender skips its own encoder and only
-packetizes (FIELD-NOTES: "encode once, send to many"). A track subscribes to its hub on
+packetizes (docs/media-notes.md, "Encode once, send to many"). A track subscribes to its hub on
 the first ``recv()``, i.e. once RTP starts flowing, so a viewer always begins at a fresh
 keyframe and never inherits a backlog queued while ICE and DTLS were connecting.
 """
@@ -21,10 +21,6 @@ class PacketTrack(MediaStreamTrack):
         self._hub = hub
         self._queue_size = queue_size
         self._subscription: Subscription | None = None
-
-    @property
-    def subscription(self) -> Subscription | None:
-        return self._subscription
 
     async def recv(self) -> Packet:  # type: ignore[override,unused-ignore]
         if self.readyState != "live":

@@ -181,7 +181,7 @@ class WebRTCService:
 
     @staticmethod
     def _prefer_codec(pc: RTCPeerConnection, sender: RTCRtpSender, mime: str) -> None:
-        # Must happen before setRemoteDescription, or the answer keeps VP8 (FIELD-NOTES).
+        # Must happen before setRemoteDescription, or the answer keeps VP8 (docs/media-notes.md).
         transceiver = next(t for t in pc.getTransceivers() if t.sender is sender)
         capabilities = RTCRtpSender.getCapabilities(sender.kind)
         codecs = [c for c in capabilities.codecs if c.mimeType.lower() == mime.lower()]
@@ -222,10 +222,6 @@ class WebRTCService:
         await _close_peer(session.pc)
         return True
 
-    async def close_camera(self, camera_id: str) -> None:
-        ids = [s.id for s in self._sessions.values() if s.camera_id == camera_id]
-        await asyncio.gather(*(self.close(i) for i in ids))
-
     async def close_user(self, user_id: int) -> None:
         ids = [s.id for s in self._sessions.values() if s.owner == user_id]
         await asyncio.gather(*(self.close(i) for i in ids))
@@ -256,7 +252,7 @@ def _forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]
     """PLI/FIR from the viewer must reach the shared encoder.
 
     For packet tracks aiortc only sets a private flag that its own (skipped) encoder would
-    read, so we wrap the sender's hook (FIELD-NOTES).
+    read, so we wrap the sender's hook (docs/media-notes.md).
     """
     original = sender._send_keyframe
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Error, Page
 
-# Debian's Chromium, headless, loopback WebRTC (FIELD-NOTES), no phoning home.
+# Debian's Chromium, headless, loopback WebRTC (docs/media-notes.md), no phoning home.
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

@@ -14,9 +14,8 @@ import uvicorn
 from api.app import create_app
 from api.cli import uvicorn_config
 from api.services import Services
+from api.settings import LoadedConfig, TLSConfig, parse_settings
 from api.tls import certificate_files
-from camera.config import TLSConfig, parse_settings
-from camera.manager import LoadedConfig
 from camera.webrtc import restrict_ice_addresses
 
 # Tests talk to loopback only: ICE host candidates are 127.0.0.1 (aioice skips it otherwise

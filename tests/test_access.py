@@ -193,8 +193,8 @@ async def test_viewer_live_channel_only_carries_its_cameras(server):
         assert [c["camera"] for c in hello["cameras"]] == ["front"]
         # A status change of the other camera is not delivered; one of its own is.
         back, front = server.camera("back"), server.camera("front")
-        back._set_status(False, "unplugged")
-        front._set_status(False, "unplugged")
+        back.set_status(False, "unplugged")
+        front.set_status(False, "unplugged")
         message = await ws.receive_json(timeout=10)
         assert (message["camera"], message["status"]) == ("front", "offline")
 

@@ -4,9 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from camera.config import load_settings
+from api.settings import load_config, load_settings
 from camera.errors import ConfigError
-from camera.manager import load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -95,8 +95,8 @@ async def test_offline_and_online_events(start_server):
     server = await start_server(quiet())
     await server.wait_online("demo")
     camera = server.camera("demo")
-    camera._set_status(False, "unplugged")
-    camera._set_status(True, None)
+    camera.set_status(False, "unplugged")
+    camera.set_status(True, None)
     kinds = [e["kind"] for e in await events(server)]
     assert kinds == ["online", "offline"]
 

@@ -224,8 +224,8 @@ async def test_reconnect_resumes_without_gaps_or_duplicates(start_server, browse
 
     # The server drops the page (as for a slow reader); two events happen while it is away.
     live = server.services.live
-    assert len(live._connections) == 1
-    for connection in list(live._connections):
+    assert len(live.connections) == 1
+    for connection in live.connections:
         connection.close(4008)
     observe(server, "start", regions=[(0.1, 0.1, 0.2, 0.3)])
     observe(server, "end")
@@ -253,11 +253,11 @@ async def test_reconnect_resumes_without_gaps_or_duplicates(start_server, browse
     assert await page.evaluate("window.sentrycam.alerts") == 0
 
     # A gap older than the server keeps: it says resync and the page reloads the list.
-    for connection in list(live._connections):
+    for connection in live.connections:
         connection.close(4008)
     observe(server, "start", regions=[(0.1, 0.1, 0.2, 0.3)])
     observe(server, "end")
-    live._oldest_kept = live.last_id + 1  # as if the missed messages were pruned
+    live.forget_before(live.last_id + 1)  # as if the missed messages were pruned
     fourth = (await newest_event(server))["id"]
     await page.get_by_test_id(f"event-{fourth}").wait_for(state="visible", timeout=15_000)
     await wait_js(page, f"window.sentrycam.ws.lastId === {live.last_id}")

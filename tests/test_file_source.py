@@ -68,7 +68,7 @@ async def test_file_camera_with_its_audio(start_server, tmp_path, encoder):
         for _ in range(20):
             audio = await viewer.next_audio_frame()
         assert np.abs(audio.to_ndarray()).max() > 200  # the -37 dBFS tone, not silence
-        assert server.camera("clip")._readers[0].restarts == 0  # looped, never went offline
+        assert server.camera("clip").restarts == 0  # looped, never went offline
         camera = (await server.client.get("/api/cameras/clip")).json()
         assert camera["status"] == "online"
         assert camera["encoder"] == encoder

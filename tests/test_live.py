@@ -59,21 +59,21 @@ async def test_one_encoder_serves_every_viewer(start_server):
     try:
         for viewer in viewers:
             await viewer.next_video_frame()
-        encoder = camera._encoder
-        assert encoder is not None
+        assert camera.encoding
+        starts = camera.encoder_starts
         before = camera.video.stats.packets
         first = [await v.next_video_frame() for v in viewers]
         await asyncio.gather(*(v.next_video_frame() for v in viewers for _ in range(10)))
         published = camera.video.stats.packets - before
         # Three viewers got 11 frames each, from about 11 encoded packets, not 33.
         assert published < 25, published
-        assert camera._encoder is encoder  # still the same single encoder
+        assert camera.encoder_starts == starts  # still the same single encoder
         assert all(f.width == 640 for f in first)
     finally:
         for viewer in viewers:
             await hang_up(server.client, viewer)
     # Nobody watches: the encoder stops by itself.
-    await wait_until(lambda: camera._encoder is None, 30, "encoder to stop")
+    await wait_until(lambda: not camera.encoding, 30, "encoder to stop")
 
 
 async def test_keyframe_request_from_viewer_reaches_shared_encoder(start_server):

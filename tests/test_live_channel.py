@@ -126,13 +126,15 @@ async def test_reconnect_with_last_id_gets_exactly_what_was_missed(server):
     assert "live" in details
 
 
-async def test_replay_reaches_into_the_database_past_the_memory_ring(server, monkeypatch):
+async def test_replay_reaches_into_the_database_past_the_memory_ring(start_server, monkeypatch):
+    # A ring of 4 messages: 5 events (15 messages) roll it over, only the database has them.
+    monkeypatch.setattr("api.services.live_channel.RING_SIZE", 4)
+    server = await start_server(quiet_demo())
     live = server.services.live
     async with aconnect_ws(server.base_url + "/api/ws", server.client) as ws:
         start = (await ws.receive_json(timeout=10))["last_id"]
     inject(server, 5, detail="old")
     await server.services.events.flush()
-    live._ring.clear()  # as if the ring had rolled over: only the database has them now
     inject(server, 1, detail="recent")
     final = live.last_id
     async with aconnect_ws(server.base_url + f"/api/ws?last_id={start}", server.client) as ws:
@@ -145,7 +147,7 @@ async def test_replay_reaches_into_the_database_past_the_memory_ring(server, mon
 
 
 async def test_gap_too_old_asks_for_a_resync(server, monkeypatch):
-    monkeypatch.setattr("api.live.REPLAY_LIMIT", 4)
+    monkeypatch.setattr("api.services.live_channel.REPLAY_LIMIT", 4)
     inject(server, 5)
     async with aconnect_ws(server.base_url + "/api/ws?last_id=0", server.client) as ws:
         await ws.receive_json(timeout=10)
@@ -155,7 +157,7 @@ async def test_gap_too_old_asks_for_a_resync(server, monkeypatch):
 
 
 async def test_slow_consumer_is_dropped_without_delaying_others(server, monkeypatch):
-    monkeypatch.setattr("api.live.OUTBOX_SIZE", 8)
+    monkeypatch.setattr("api.services.live_channel.OUTBOX_SIZE", 8)
     big = "x" * 60_000  # fills socket buffers quickly
     async with (
         aconnect_ws(server.base_url + "/api/ws", server.client) as slow,
@@ -164,10 +166,10 @@ async def test_slow_consumer_is_dropped_without_delaying_others(server, monkeypa
         await slow.receive_json(timeout=10)
         await fast.receive_json(timeout=10)
         received = injected = 0
-        connections = server.services.live._connections
+        live = server.services.live
 
         def slow_closed() -> bool:
-            return any(c.close_code == 4008 for c in connections)
+            return any(c.close_code == 4008 for c in live.connections)
 
         # How much a never-reading client absorbs depends on socket buffers (and on how
         # busy the machine is): go on until the server gives up on it.
@@ -203,7 +205,7 @@ async def test_bad_messages_get_errors_and_oversized_ones_close(server):
 
 
 async def test_heartbeats_flow(server, monkeypatch):
-    monkeypatch.setattr("api.live.HEARTBEAT_S", 0.2)
+    monkeypatch.setattr("api.services.live_channel.HEARTBEAT_S", 0.2)
     async with aconnect_ws(server.base_url + "/api/ws", server.client) as ws:
         await ws.receive_json(timeout=10)
         message = await ws.receive_json(timeout=10)

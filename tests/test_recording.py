@@ -19,7 +19,7 @@ import pytest
 from camera.analysis import Observation
 from camera.demo import STAMP_MODULO
 from camera.encoder import OPUS_HEAD, AudioEncoder
-from camera.recorder import VIDEO_CLOCK, parameter_sets
+from camera.mp4 import parameter_sets
 from tests.conftest import demo_config, wait_until
 from tests.recordings import read_clip
 
@@ -40,18 +40,15 @@ def recording_config(**recording: Any) -> dict[str, Any]:
 
 
 def pre_roll_span(server: Any) -> float:
-    gops = server.services.recordings.recorders["demo"]._pre_roll.gops
-    if not gops:
-        return 0.0
-    return float((gops[-1][-1].pts - gops[0][0].pts) / VIDEO_CLOCK)
+    return float(server.services.recordings.recorders["demo"].pre_roll_seconds)
 
 
 async def wait_camera_time(server: Any, wall: float, camera_id: str = "demo") -> None:
     """Wait until the camera has published a frame captured at or after ``wall``."""
     camera = server.camera(camera_id)
     target = camera.capture_pts(wall)
-    gops = server.services.recordings.recorders[camera_id]._pre_roll.gops
-    await wait_until(lambda: gops and gops[-1][-1].pts >= target, 15, "camera time")
+    recorder = server.services.recordings.recorders[camera_id]
+    await wait_until(lambda: (recorder.latest_video_pts or -1) >= target, 15, "camera time")
 
 
 async def complete(server: Any, recording_id: int, timeout: float = 20) -> dict[str, Any]:
@@ -105,9 +102,10 @@ async def test_event_clip_has_pre_roll_post_roll_and_audio(server):
     event = events["events"][0]
     clip_id = event["clip"]["id"]
     assert event["links"]["clip"] == f"/api/recordings/{clip_id}"
+    sent = await server.services.events.store.messages(0, server.services.live.last_id)
     announced = [
         stored
-        for _, _, stored, _ in server.services.live._ring
+        for _, stored in sent
         if stored["type"] == "recording" and stored["recording"]["id"] == clip_id
     ]
     assert announced[0]["phase"] == "start"
@@ -152,7 +150,7 @@ async def test_event_clip_has_pre_roll_post_roll_and_audio(server):
 async def test_recording_keeps_the_encoder_on_for_the_pre_roll(server):
     # Nobody watches, yet encoded packets flow: the pre-roll needs them.
     assert server.camera("demo").video.subscriber_count == 1
-    assert server.camera("demo")._encoder is not None
+    assert server.camera("demo").encoding
 
 
 async def test_overlapping_events_extend_one_clip(server):

@@ -26,7 +26,7 @@ def two_cameras() -> dict[str, Any]:
 
 async def make_clip(server: Any, camera: str) -> dict[str, Any]:
     recorder = server.services.recordings.recorders[camera]
-    await wait_until(lambda: len(recorder._pre_roll.gops) >= 2, 20, "pre-roll")
+    await wait_until(lambda: recorder.pre_roll_seconds >= 1.0, 20, "pre-roll (a GOP)")
     observe = server.services.events.observe
     started = time.time()
     observe(Observation(camera, "motion", "start", started, score=0.3))

@@ -295,7 +295,8 @@ async def test_storage_indicator_and_storage_alert(start_server, browser):
     config = demo_config(motion={"enabled": False}, sound={"enabled": False})
     server = await start_server(config)
     await server.wait_online("demo")
-    await wait_until(lambda: server.services.recordings.usage is not None, 10, "disk measured")
+    guard = server.services.recordings.guard
+    await wait_until(lambda: guard.usage is not None, 10, "disk measured")
     watched = await open_dashboard(server, browser)
     page = watched.page
 

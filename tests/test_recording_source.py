@@ -47,7 +47,7 @@ async def test_copy_camera_recording_survives_an_outage(start_server):
         camera = server.camera("feed")
         recorder = server.services.recordings.recorders["feed"]
         await server.wait_online("feed")
-        await wait_until(lambda: len(recorder._pre_roll.gops) >= 3, 20, "pre-roll")
+        await wait_until(lambda: recorder.pre_roll_seconds >= 2.0, 20, "pre-roll (2 GOPs)")
         first_segment = recorder.recording["continuous"]
         assert first_segment is not None
 
@@ -103,7 +103,7 @@ async def test_an_event_longer_than_max_clip_continues_in_a_new_clip(start_serve
     server = await start_server(recording_config(max_clip_seconds=max_clip))
     await server.wait_online("demo")
     recorder = server.services.recordings.recorders["demo"]
-    await wait_until(lambda: len(recorder._pre_roll.gops) >= 3, 20, "pre-roll")
+    await wait_until(lambda: recorder.pre_roll_seconds >= 2.0, 20, "pre-roll (2 GOPs)")
     observe = server.services.events.observe
     observe(Observation("demo", "motion", "start", time.time(), score=0.3))
     first = recorder.recording["clip"]

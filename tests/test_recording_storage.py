@@ -20,15 +20,17 @@ import pytest
 from sqlalchemy import select
 
 from api.db import Database
-from api.events import EventService
-from api.live import LiveChannel
 from api.models import Recording
-from api.recordings import RecordingService, probe
-from camera.config import CameraConfig, parse_settings
+from api.services.event_service import EventService
+from api.services.live_channel import LiveChannel
+from api.services.recording_archive import RecordingService
+from api.settings import parse_settings
+from camera.config import CameraConfig
 from camera.demo import STAMP_MODULO
 from camera.encoder import AudioEncoder, VideoEncoder
 from camera.manager import CameraManager
-from camera.recorder import Mp4File, Timed, VideoFormat, _Templates, parameter_sets
+from camera.mp4 import Mp4File, StreamTemplates, VideoFormat, parameter_sets, probe
+from camera.preroll import Timed
 from tests.conftest import free_port, wait_until
 from tests.postgres import postgres_url  # noqa: F401 (the fixture)
 from tests.recordings import read_clip
@@ -52,7 +54,7 @@ def recording_file(path: Path, seconds: float, *, close: bool = True) -> Mp4File
             if handle is None:
                 sets = parameter_sets(bytes(packet))
                 assert sets is not None
-                handle = Mp4File(path, _Templates(), VideoFormat(sets, 320, 180), True, 0)
+                handle = Mp4File(path, StreamTemplates(), VideoFormat(sets, 320, 180), True, 0)
             handle.write_video(Timed(int(packet.pts), bool(packet.is_keyframe), packet))
         samples = av.AudioFrame.from_ndarray(
             np.zeros((1, 1600), np.int16), format="s16", layout="mono"
@@ -120,7 +122,8 @@ async def test_start_up_repairs_database_and_files(
     live = LiveChannel()
     events = EventService(database, live, tmp_path, settings.events)
     await events.start()
-    service = RecordingService(database, live, events, CameraManager(settings), settings, tmp_path)
+    cameras = CameraManager(settings.cameras, settings.webrtc)
+    service = RecordingService(database, events, cameras, settings.storage, tmp_path)
     await service.start()
     try:
         rows = {r.id: r for r in database.call(lambda db: list(db.scalars(select(Recording))))}
@@ -187,7 +190,8 @@ async def test_retention_per_camera_and_kind(
     live = LiveChannel()
     events = EventService(database, live, tmp_path, settings.events)
     await events.start()
-    service = RecordingService(database, live, events, CameraManager(settings), settings, tmp_path)
+    cameras = CameraManager(settings.cameras, settings.webrtc)
+    service = RecordingService(database, events, cameras, settings.storage, tmp_path)
     await service.start()
     try:
         rows = database.call(lambda db: list(db.scalars(select(Recording))))
@@ -218,12 +222,12 @@ async def test_disk_guard_deletes_the_oldest_and_alerts(start_server):
         free = max(0, capacity - directory_bytes(root))
         return os.statvfs_result((4096, 1, capacity, free, free, 1000, 1000, 1000, 0, 255))
 
-    recordings.statvfs = simulated
+    recordings.guard.statvfs = simulated
     quota = capacity // 2
     largest = 0
     worst = 0
     deadline = time.monotonic() + 60
-    while recordings.deleted_for_space < 3:
+    while recordings.guard.deleted_for_space < 3:
         assert time.monotonic() < deadline, "the guard never deleted anything"
         used = directory_bytes(root)
         rows = await server.services.db.run(lambda db: list(db.scalars(select(Recording))))
@@ -294,7 +298,7 @@ async def test_a_disk_filled_by_someone_else_does_not_stop_recording(start_serve
             pass
     failed_at = recordings.recorders["demo"].recording["continuous"] or 0
     # The write fails, the guard deletes old recordings, recording continues in new files.
-    await wait_until(lambda: recordings.deleted_for_space >= 1, 20, "the guard to free space")
+    await wait_until(lambda: recordings.guard.deleted_for_space >= 1, 20, "the guard to free space")
 
     async def completed_after_failure() -> list[Recording]:
         await recordings.flush()

@@ -1,6 +1,7 @@
 import logging
 
-from camera.redact import RedactingFilter, redact
+from api.logs import RedactingFilter
+from camera.redact import redact
 
 
 def test_url_credentials_are_redacted():

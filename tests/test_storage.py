@@ -33,8 +33,6 @@ from starlette.websockets import WebSocketState
 
 from api.accounts import Accounts, NoSuchToken, Principal, Role, UserExists, digest
 from api.db import MIGRATIONS, Database
-from api.events import EventService, event_json
-from api.live import LiveChannel, LiveConnection
 from api.models import (
     ApiToken,
     AuditEntry,
@@ -45,8 +43,11 @@ from api.models import (
     LoginSession,
     User,
 )
+from api.payloads import event_json
+from api.services.event_service import EventService
+from api.services.live_channel import LiveChannel, LiveConnection
+from api.settings import EventsConfig
 from camera.analysis import Observation
-from camera.config import EventsConfig
 from tests.postgres import fresh_schema, postgres_url  # noqa: F401 (the fixture)
 
 PASSWORD = "correct-horse-battery-9"
@@ -189,11 +190,12 @@ class Events:
     async def crash(self, service: EventService) -> None:
         """Stop the service as a power cut would: nothing more is written, nothing closed."""
         self.running.remove(service)
-        flusher = service._flusher
-        assert flusher is not None
-        flusher.cancel()
+        # The service's tasks are named: its flusher is the one to stop (a power cut).
+        flusher = [t for t in asyncio.all_tasks() if t.get_name() == "events-flush"]
+        assert len(flusher) == 1
+        flusher[0].cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+            await flusher[0]
 
 
 @pytest.fixture
@@ -770,11 +772,11 @@ async def test_live_messages_replay_from_the_database_after_a_restart(
     newest = live2.last_id
     assert newest > live.last_id
 
-    replayed = await service2._replay_from_db(0, newest)  # flushes the pending ones first
+    replayed = await service2.store.messages(0, newest)  # flushes the pending ones first
     assert replayed[: len(stored)] == stored
     assert [payload["id"] for _, payload in replayed] == list(range(1, newest + 1))
-    assert await service2._replay_from_db(2, 4) == stored[2:4]
-    assert await service2._replay_from_db(newest, newest) == []
+    assert await service2.store.messages(2, 4) == stored[2:4]
+    assert await service2.store.messages(newest, newest) == []
 
     # A client of the old process reconnects with the last id it saw: it gets what it missed,
     # from the database (older than this process) and from memory, in order, once each.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from api.settings import ThrottleConfig
 from api.throttle import LoginThrottle
-from camera.config import ThrottleConfig
 from tests.conftest import PASSWORD, demo_config
 
 

@@ -14,12 +14,13 @@ from ..accounts import Principal
 from ..db import aware
 from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
-from ..events import SYSTEM_CAMERA, clip_of, clips_of, event_json
 from ..files import safe_file
 from ..models import Event
+from ..payloads import SYSTEM_CAMERA, event_json
 from ..schemas import ActivityOut, ArmState, EventKind, EventOut, EventPage, Problem
 from ..security import client_address
 from ..services import Services
+from ..services.event_store import clip_of, clips_of
 
 router = APIRouter(tags=["events"])
 ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": Problem}, 404: {"model": Problem}}

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, WebSocket
 
 from ..accounts import Principal
-from ..live import LiveConnection, camera_message
+from ..payloads import camera_message
 from ..security import authorize_websocket, services_of
+from ..services.live_channel import LiveConnection
 
 router = APIRouter(tags=["live"])
 

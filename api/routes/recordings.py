@@ -17,7 +17,7 @@ from ..deps import AdminDep, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
 from ..files import safe_file
 from ..models import Recording
-from ..recordings import recording_json
+from ..payloads import recording_json
 from ..schemas import Problem, RecordingKind, RecordingOut, RecordingPage, StorageOut
 from ..security import client_address
 from ..services import Services
@@ -171,7 +171,7 @@ async def recording_strip(
     row = await _recording(services, principal, recording_id)
     safe_file(services.recordings.root, row.path)
     try:
-        strip = await services.recordings.strip(row, tiles)
+        strip = await services.recordings.thumbnails.strip(row, tiles)
     except (ValueError, OSError) as error:
         raise NotFound(f"no picture in recording {recording_id}: {error}") from None
     headers = {"Cache-Control": "private, max-age=3600"}

@@ -1,7 +1,7 @@
 """The live WebSocket channel: camera status, events and alerts, as they happen.
 
 Every message worth keeping gets a monotonically increasing ``id``. The last
-``RING_SIZE`` are kept in memory and all of them in the database (api.events), so a client
+``RING_SIZE`` are kept in memory and all of them in the database (the event store), so a client
 that reconnects with the last id it saw (``/api/ws?last_id=N``) receives everything it
 missed, in order and without duplicates; when the gap reaches back past what is kept it
 gets ``{"type":"resync"}`` and reloads through the REST API.
@@ -27,9 +27,7 @@ from typing import Any
 from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from camera.camera import Camera
-
-from .accounts import Principal
+from ..accounts import Principal
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +43,6 @@ MAX_INCOMING = 4096  # clients only send small control messages
 
 Stored = tuple[str | None, dict[str, Any]]  # (camera the message is about, message)
 DbReplay = Callable[[int, int], Awaitable[list[Stored]]]
-
-
-def camera_message(camera: Camera) -> dict[str, Any]:
-    return {
-        "type": "camera",
-        "camera": camera.id,
-        "status": camera.status,
-        "error": camera.error,
-        "at": time.time(),
-    }
 
 
 def _encode(message: dict[str, Any]) -> str:
@@ -105,6 +93,15 @@ class LiveChannel:
     @property
     def last_id(self) -> int:
         return self._last_id
+
+    @property
+    def connections(self) -> tuple[LiveConnection, ...]:
+        return tuple(self._connections)
+
+    def forget_before(self, oldest_kept: int) -> None:
+        """Messages older than ``oldest_kept`` are gone (pruned): a resume from before it
+        gets a resync instead of a replay with a hole in it."""
+        self._oldest_kept = max(self._oldest_kept, oldest_kept)
 
     def resume_ids(self, last_id: int, oldest_kept: int, db_replay: DbReplay) -> None:
         """Continue numbering after what the database holds (called once at start)."""

@@ -8,16 +8,16 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from camera.config import Settings
-from camera.manager import CameraManager, LoadedConfig
+from camera.manager import CameraManager
 from camera.webrtc import WebRTCService
 
-from .accounts import Accounts
-from .db import Database, database_url
-from .events import EventService
-from .live import LiveChannel
-from .recordings import RecordingService
-from .throttle import LoginThrottle
+from ..accounts import Accounts
+from ..db import Database, database_url
+from ..settings import LoadedConfig, Settings
+from ..throttle import LoginThrottle
+from .event_service import EventService
+from .live_channel import LiveChannel
+from .recording_archive import RecordingService
 
 logger = logging.getLogger("sentrycam")
 
@@ -47,7 +47,7 @@ class Services:
     def __post_init__(self) -> None:
         self.settings = self.config.settings
         security = self.settings.security
-        self.cameras = CameraManager(self.settings)
+        self.cameras = CameraManager(self.settings.cameras, self.settings.webrtc)
         self.webrtc = WebRTCService(self.settings.webrtc)
         self.db = Database(database_url(self.settings.database.url, self.data_dir))
         self.accounts = Accounts(
@@ -57,7 +57,7 @@ class Services:
         self.live = LiveChannel()
         self.events = EventService(self.db, self.live, self.data_dir, self.settings.events)
         self.recordings = RecordingService(
-            self.db, self.live, self.events, self.cameras, self.settings, self.data_dir
+            self.db, self.events, self.cameras, self.settings.storage, self.data_dir
         )
 
     async def start(self) -> None:

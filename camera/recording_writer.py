@@ -1,0 +1,156 @@
+"""The writer thread: every file operation of one camera's recordings, off the event loop.
+
+The recorder (on the loop) sends open/write/close commands; this thread runs them in
+order with :class:`camera.mp4.Mp4File` and settles a future per file with its
+:class:`~camera.mp4.FileResult`. A write error (disk full, disk gone) keeps what was
+written, closes the file as failed and tells the recorder, which goes on in a new file.
+A disk that falls behind makes :meth:`WriterThread.write` refuse packets beyond
+``MAX_QUEUED_BYTES`` rather than use more memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import av.error
+
+from .mp4 import FileResult, Mp4File, StreamTemplates, VideoFormat
+from .preroll import Timed
+
+logger = logging.getLogger(__name__)
+
+MAX_QUEUED_BYTES = 48 * 1024 * 1024  # a stalled disk drops packets rather than memory
+
+
+@dataclass
+class _Open:
+    key: int
+    path: Path
+    video: VideoFormat
+    audio: bool
+    start_pts: int
+
+
+@dataclass
+class _Write:
+    key: int
+    timed: Timed
+    video: bool
+
+
+@dataclass
+class _Close:
+    key: int
+
+
+class WriterThread:
+    """Does every file operation of one camera's recordings, in order, off the event loop."""
+
+    def __init__(
+        self, name: str, loop: asyncio.AbstractEventLoop, on_failure: Callable[[int], None]
+    ) -> None:
+        self._loop = loop
+        self._on_failure = on_failure
+        self._queue: queue.SimpleQueue[_Open | _Write | _Close | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._queued_bytes = 0
+        self._results: dict[int, asyncio.Future[FileResult]] = {}
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        return self._queued_bytes
+
+    def open(self, key: int, path: Path, video: VideoFormat, audio: bool, start_pts: int) -> None:
+        self._results[key] = self._loop.create_future()
+        self._queue.put(_Open(key, path, video, audio, start_pts))
+
+    def write(self, key: int, timed: Timed, video: bool) -> bool:
+        """Queue a packet; False when the disk is too far behind (the packet is dropped)."""
+        size = timed.packet.size
+        with self._lock:
+            if self._queued_bytes + size > MAX_QUEUED_BYTES:
+                return False
+            self._queued_bytes += size
+        self._queue.put(_Write(key, timed, video))
+        return True
+
+    def close(self, key: int) -> asyncio.Future[FileResult]:
+        self._queue.put(_Close(key))
+        # A failed write may have settled it already; it stays here until then.
+        future = self._results[key]
+        future.add_done_callback(lambda _: self._results.pop(key, None))
+        return future
+
+    async def stop(self) -> None:
+        self._queue.put(None)
+        await asyncio.to_thread(self._thread.join)
+
+    def _run(self) -> None:
+        templates = StreamTemplates()
+        files: dict[int, Mp4File] = {}
+        failed: dict[int, str] = {}
+        while (command := self._queue.get()) is not None:
+            if isinstance(command, _Write):
+                with self._lock:
+                    self._queued_bytes -= command.timed.packet.size
+                handle = files.get(command.key)
+                if handle is None:
+                    continue
+                try:
+                    if command.video:
+                        handle.write_video(command.timed)
+                    else:
+                        handle.write_audio(command.timed)
+                except (av.error.FFmpegError, OSError, ValueError) as error:
+                    # Disk full, disk gone: keep what was written; the recorder goes on in
+                    # a new file once the archive has made room.
+                    logger.error("writing %s failed: %s", handle.path, error)
+                    failed[command.key] = str(error)
+                    result = handle.close(str(error))
+                    del files[command.key]
+                    self._resolve(command.key, result)
+                    self._report_failure(command.key)
+            elif isinstance(command, _Open):
+                try:
+                    files[command.key] = Mp4File(
+                        command.path,
+                        templates,
+                        command.video,
+                        command.audio,
+                        command.start_pts,
+                    )
+                except (av.error.FFmpegError, OSError, ValueError) as error:
+                    logger.error("cannot create %s: %s", command.path, error)
+                    failed[command.key] = f"cannot create the file: {error}"
+                    self._report_failure(command.key)
+            else:
+                handle = files.pop(command.key, None)
+                if handle is not None:
+                    self._resolve(command.key, handle.close())
+                else:
+                    reason = failed.pop(command.key, "not written")
+                    self._resolve(command.key, FileResult(0, 0.0, None, 0, 0, reason))
+        for key, handle in files.items():
+            self._resolve(key, handle.close())
+
+    def _report_failure(self, key: int) -> None:
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._on_failure, key)
+
+    def _resolve(self, key: int, result: FileResult) -> None:
+        def settle() -> None:
+            future = self._results.get(key)
+            if future is not None and not future.done():
+                future.set_result(result)
+
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+            self._loop.call_soon_threadsafe(settle)
