@@ -180,3 +180,23 @@ def test_covered_lens_and_moved_camera_are_tamper():
         found_all += found
     assert ("tamper", "start") in [(c.kind, c.phase) for c in found_all]
     assert any("moved" in c.detail for c in found_all)
+
+
+async def test_listeners_get_every_live_message_and_a_failing_one_harms_nobody(start_server):
+    server = await start_server(quiet())
+    await server.wait_online("demo")
+    events = server.services.events
+    got: list[tuple[str, str | None]] = []
+
+    def broken(message: dict[str, Any], camera: str | None) -> None:
+        raise RuntimeError("listener bug")
+
+    events.add_listener(broken)
+    events.add_listener(lambda message, camera: got.append((message["type"], camera)))
+    now = time.time()
+    events.observe(Observation("demo", "motion", "start", now, 0.3))
+    events.observe(Observation("demo", "motion", "end", now + 1, 0.3))
+    assert got == [("event", "demo"), ("alert", "demo"), ("event", "demo")]
+    events.remove_listener(broken)
+    await events.set_armed("demo", False)
+    assert got[-1] == ("armed", "demo")

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +34,8 @@ from .event_store import EventStore, clip_of
 from .live_channel import LiveChannel, Stored
 
 logger = logging.getLogger(__name__)
+
+Listener = Callable[[dict[str, Any], str | None], None]
 
 FLUSH_INTERVAL_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
@@ -60,6 +63,7 @@ class EventService:
         self._policy = policy.PolicyState()
         self._open: dict[int, Event] = {}  # events still going on, by id
         self._flusher: asyncio.Task[None] | None = None
+        self._listeners: list[Listener] = []
         self.recordings: RecordingHooks | None = None
 
     # ----- life cycle --------------------------------------------------------------------
@@ -187,7 +191,18 @@ class EventService:
         event.snapshot = relative
         self.store.put_snapshot(relative, jpeg)
 
-    # ----- the live channel ----------------------------------------------------------------
+    # ----- the live channel and other listeners ------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(message, camera)`` on the loop for every live message (camera
+        status, event start/update/end/ack, alert, armed, recording), after the WebSocket
+        clients got it. Listeners must return at once (queue their work); one that raises
+        is logged and the others still run."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def publish(self, message: dict[str, Any], camera: str | None) -> None:
         """Send (and store for replay) a live message about ``camera``."""
@@ -197,6 +212,11 @@ class EventService:
         stored = self._live.publish(message, camera)
         if persist:
             self.store.put_message(stored["id"], camera, stored)
+        for listener in tuple(self._listeners):
+            try:
+                listener(stored, camera)
+            except Exception:
+                logger.exception("an event listener failed on a %s message", message["type"])
 
     async def _replay_from_db(self, after: int, upto: int) -> list[Stored]:
         return await self.store.messages(after, upto)
