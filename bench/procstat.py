@@ -1,4 +1,4 @@
-"""CPU time and memory of processes, read from /proc (Linux only, no dependencies).
+"""CPU time, memory and storage writes of processes, from /proc (Linux only, no dependencies).
 
 The machine may be shared with other work (test suites, browsers). A window therefore
 splits the machine's CPU into the processes asked for, the rest of this benchmark's own
@@ -59,6 +59,31 @@ def descendants(processes: dict[int, ProcStat], root: int) -> set[int]:
             tree.add(pid)
             todo.extend(children.get(pid, []))
     return tree
+
+
+def thread_seconds(pid: int) -> dict[int, float]:
+    """User+system CPU seconds of each thread of ``pid``."""
+    found = {}
+    for entry in os.scandir(f"/proc/{pid}/task"):
+        try:
+            found[int(entry.name)] = _stat(f"{pid}/task/{entry.name}").cpu
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile
+    return found
+
+
+def storage_write_bytes(pid: int) -> int:
+    """Bytes ``pid`` (all its threads) caused to be sent to storage: files, database, fsync."""
+    with open(f"/proc/{pid}/io", encoding="ascii") as handle:
+        for line in handle:
+            key, _, value = line.partition(":")
+            if key == "write_bytes":
+                return int(value)
+    return 0
+
+
+def load_average() -> str:
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def machine_busy_seconds() -> tuple[float, float]:

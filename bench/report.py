@@ -65,9 +65,10 @@ def verdicts(results: Results) -> list[dict[str, Any]]:
     ]
 
 
-def fmt(value: Any, digits: int = 0, unit: str = "") -> str:
+def fmt(value: Any, digits: int = 0, unit: str = "", missing: str = "n/a") -> str:
+    """``value`` with ``digits`` decimals and ``unit``; ``missing`` for None or NaN (no data)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        return missing
     return f"{value:.{digits}f}{unit}"
 
 

@@ -11,10 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime
-import json
 import logging
-import math
-import os
 import platform
 import socket
 import sys
@@ -29,7 +26,17 @@ if __package__ in (None, ""):  # run as a script: bench/run.py
     __package__ = "bench"
 
 from bench import cpu, first_frame, latency, report
-from bench.common import LOOPBACK, PYTHON, RESULTS_DIR, free_port
+from bench.common import (
+    LOOPBACK,
+    PYTHON,
+    add_common_options,
+    chosen,
+    free_port,
+    run_meta,
+    server_env,
+    setup_logging,
+    write_results,
+)
 from bench.procstat import memory_kb
 from bench.servers import ManagedProcess, Server, baseline, sentrycam, spawn
 
@@ -179,25 +186,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="the MPEG-TS feed writes PES lengths (lets a demuxer emit each frame early)",
     )
-    parser.add_argument(
-        "--server-env",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="extra environment for the servers under test (experiments, e.g. MALLOC_ARENA_MAX=2)",
-    )
-    parser.add_argument("--output", type=Path, default=RESULTS_DIR)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    add_common_options(parser)
     return parser.parse_args(argv)
 
 
 def chosen_parts(args: argparse.Namespace) -> set[str]:
-    parts = set(args.only.split(",")) if args.only else set(PARTS)
-    parts -= set(args.skip.split(",")) if args.skip else set()
-    unknown = parts - set(PARTS)
-    if unknown:
-        raise SystemExit(f"unknown parts: {', '.join(sorted(unknown))} (known: {', '.join(PARTS)})")
-    return parts
+    parts = set(chosen(args.only, PARTS, "parts"))
+    return parts - (set(args.skip.split(",")) if args.skip else set())
 
 
 def versions() -> dict[str, str]:
@@ -207,44 +202,16 @@ def versions() -> dict[str, str]:
     return {"python": platform.python_version(), "aiortc": aiortc.__version__, "av": av.__version__}
 
 
-def json_safe(value: Any) -> Any:
-    """NaN (no data) becomes null: JSON has no NaN."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def write_results(results: dict[str, Any], output: Path, stamp: str) -> Path:
-    output.mkdir(parents=True, exist_ok=True)
-    path = output / f"bench-{stamp}.json"
-    text = json.dumps(json_safe(results), indent=2, default=str)
-    path.write_text(text, encoding="utf-8")
-    (output / "latest.json").write_text(text, encoding="utf-8")
-    return path
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    for noisy in ("aioice", "aiortc", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    setup_logging(args.verbose)
     plan = QUICK if args.quick else FULL
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     workdir = args.output / f"run-{stamp}"
     workdir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "meta": {
-            "date": datetime.datetime.now().isoformat(timespec="seconds"),
-            "mode": "quick" if args.quick else "full",
-            "cpus": os.cpu_count(),
+            **run_meta(args.quick),
             "versions": versions(),
             "timing": asdict(plan.cpu),
             "plan": asdict(plan),
@@ -252,15 +219,15 @@ def main(argv: list[str] | None = None) -> int:
             "workdir": str(workdir),
         }
     }
-    server_env = dict(item.split("=", 1) for item in args.server_env)
-    results["meta"]["server_env"] = server_env
+    results["meta"]["server_env"] = server_env(args)
     parts = chosen_parts(args)
-    ctx = Context(plan, parts, workdir, args.page, args.feed_pes_length, server_env, results)
+    env = results["meta"]["server_env"]
+    ctx = Context(plan, parts, workdir, args.page, args.feed_pes_length, env, results)
     started = time.monotonic()
     asyncio.run(run(ctx))
     results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
     results["verdicts"] = report.verdicts(results)
-    path = write_results(results, args.output, stamp)
+    path = write_results(results, args.output, f"bench-{stamp}.json", "latest.json")
     print(report.markdown(results))
     print(f"\nresults: {path} (logs in {workdir})")
     return 1 if results.get("errors") else 0

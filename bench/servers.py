@@ -199,6 +199,17 @@ async def running_server(
         await server.process.stop()
 
 
+@contextlib.asynccontextmanager
+async def servers_together(
+    managers: Sequence[contextlib.AbstractAsyncContextManager[Server]],
+) -> AsyncIterator[list[Server]]:
+    """Start servers concurrently; all are stopped on exit (or if one fails to start)."""
+    async with contextlib.AsyncExitStack() as stack:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(stack.enter_async_context(m)) for m in managers]
+        yield [task.result() for task in tasks]
+
+
 def sentrycam(
     cameras: list[dict[str, Any]], workdir: Path, camera_id: str, env: dict[str, str]
 ) -> contextlib.AbstractAsyncContextManager[Server]:

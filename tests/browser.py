@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Error, Page
+
+from tests.waiting import wait_until
 
 # Debian's Chromium, headless, loopback WebRTC (docs/media-notes.md), no phoning home.
 CHROMIUM_ARGS = [
@@ -57,16 +58,14 @@ class Watched:
 async def wait_js(page: Page, expression: str, timeout: float = 20.0) -> Any:
     """Poll a page expression until truthy (wait_for_function would need eval, which the
     CSP forbids). A navigation in between only means: try again."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+
+    async def value() -> Any:
         try:
-            value = await page.evaluate(expression)
+            return await page.evaluate(expression)
         except Error:
-            value = None  # execution context destroyed by a navigation
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"timed out: {expression}"
-        await asyncio.sleep(0.05)
+            return None  # execution context destroyed by a navigation
+
+    return await wait_until(value, timeout, expression, interval=0.05)
 
 
 async def logged_in_context(

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from api.services import Services
 from api.settings import LoadedConfig, TLSConfig, parse_settings
 from api.tls import certificate_files
 from camera.webrtc import restrict_ice_addresses
+from tests.waiting import wait_until as wait_until  # re-exported: tests import it from here
 
 # Tests talk to loopback only: ICE host candidates are 127.0.0.1 (aioice skips it otherwise
 # and would offer eth0, which is not ours to use).
@@ -28,18 +28,6 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-async def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
-    """Poll a state (not a clock) until it holds, with a deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        await asyncio.sleep(0.02)
 
 
 PASSWORD = "correct-horse-battery-9"

@@ -29,6 +29,8 @@ import pytest
 from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
+from tests.waiting import WaitTimeout, wait_until_blocking
+
 PG_ROOT = Path("/usr/lib/postgresql")
 SUPERUSER = "sentrycam"
 DATABASE = "sentrycam"
@@ -152,7 +154,7 @@ class PostgresServer:
         options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
         log = self.log.open("wb")  # one attempt's log
         try:
-            self.process = subprocess.Popen(
+            self.process = process = subprocess.Popen(
                 self._command("postgres", "-D", str(self.data), *options),
                 cwd=self.root,
                 stdin=subprocess.DEVNULL,
@@ -161,26 +163,32 @@ class PostgresServer:
             )
         finally:
             log.close()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if self.process.poll() is not None:
-                if "could not bind" in self._log_text():
-                    return False  # port race: try another
-                raise PostgresUnavailable(
-                    f"postgres exited with {self.process.returncode}; log:\n{self._log_text()}"
-                )
+
+        def settled() -> str | None:
+            """Whether postgres has "exited" or is "accepting" connections (None: starting)."""
+            if process.poll() is not None:
+                return "exited"
             try:
                 with psycopg.connect(self._conninfo(), connect_timeout=2):
-                    return True
+                    return "accepting"
             except psycopg.OperationalError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise PostgresUnavailable(
-                    f"PostgreSQL did not accept connections within {START_TIMEOUT_S}s; "
-                    f"log:\n{self._log_text()}"
-                )
-            time.sleep(0.05)
+                return None
+
+        try:
+            outcome = wait_until_blocking(settled, START_TIMEOUT_S, "postgres", interval=0.05)
+        except WaitTimeout:
+            self.stop()
+            raise PostgresUnavailable(
+                f"PostgreSQL did not accept connections within {START_TIMEOUT_S}s; "
+                f"log:\n{self._log_text()}"
+            ) from None
+        if outcome == "accepting":
+            return True
+        if "could not bind" in self._log_text():
+            return False  # port race: try another
+        raise PostgresUnavailable(
+            f"postgres exited with {process.returncode}; log:\n{self._log_text()}"
+        )
 
     def _log_text(self) -> str:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from datetime import timedelta
@@ -17,7 +16,8 @@ from api.accounts import now
 from api.models import ApiToken, LoginSession
 from api.security import PUBLIC, PUBLIC_ASSETS
 from camera.analysis import Observation
-from tests.conftest import PASSWORD, wait_until
+from tests.conftest import PASSWORD
+from tests.waiting import wait_until
 from tests.whep_client import connect, hang_up, make_offer
 
 SAMPLE_PARAMS = {
@@ -60,13 +60,6 @@ def http_routes(app: Any) -> list[tuple[str, str]]:
 def fill(path: str, **overrides: str) -> str:
     params = {**SAMPLE_PARAMS, **overrides}
     return re.sub(r"\{(\w+)\}", lambda m: params[m.group(1)], path)
-
-
-async def wait_until_async(request: Any, status: int, what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while (await request()).status_code != status:
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 async def read_until_closed(ws: Any, most: int = 100) -> None:
@@ -162,9 +155,11 @@ async def test_viewer_cannot_reach_other_cameras_by_any_path(server):
     event = (await server.client.get(f"/api/events/{back_id}")).json()
     clip = str(event["clip"]["id"])
     await server.wait_online("back")
-    await wait_until_async(
-        lambda: server.client.get(f"/api/recordings/{clip}"), 200, "the clip to be stored"
-    )
+
+    async def stored() -> bool:
+        return (await server.client.get(f"/api/recordings/{clip}")).status_code == 200
+
+    await wait_until(stored, 20, "the clip to be stored", interval=0.05)
     for method, path in http_routes(server_app(server)):
         if "{recording_id}" in path:
             response = await viewer.request(method, fill(path, recording_id=clip))

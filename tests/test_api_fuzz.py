@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 
 from tests.conftest import PASSWORD, free_port
+from tests.waiting import wait_until_blocking
 
 SENTRYCAM = [sys.executable, "-m", "api.cli"]
 
@@ -74,16 +75,17 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=5) as client:
-            for _ in range(300):
+
+            def healthy() -> bool:
                 try:
                     if client.get("/api/health").status_code == 200:
-                        break
+                        return True
                 except httpx.TransportError:
                     pass
                 assert process.poll() is None, process.stderr.read() if process.stderr else ""
-                subprocess.run(["sleep", "0.1"], check=True)  # a poll interval, not a wait
-            else:
-                raise AssertionError("server did not start")
+                return False
+
+            wait_until_blocking(healthy, 30, "the server to start", interval=0.1)
         yield base, token
     finally:
         process.terminate()

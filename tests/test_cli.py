@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import PASSWORD, free_port
+from tests.waiting import wait_until
 from tests.whep_client import connect
 
 SENTRYCAM = [sys.executable, "-m", "api.cli"]
@@ -82,11 +83,13 @@ async def test_serve_runs_and_shuts_down_gracefully_on_sigterm(tmp_path):
                     return False
                 return bool(health["cameras_online"] == 1)
 
-            deadline = asyncio.get_running_loop().time() + 30
-            while not await online():
+            async def up() -> bool:
+                if await online():
+                    return True
                 assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                assert asyncio.get_running_loop().time() < deadline, "server never came up"
-                await asyncio.sleep(0.1)
+                return False
+
+            await wait_until(up, 30, "the server to come up", interval=0.1)
             cameras = (await client.get("/api/cameras")).json()["cameras"]
             porch = next(c for c in cameras if c["id"] == "porch")
             assert "hunter2" not in str(cameras)

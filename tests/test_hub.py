@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import inspect
+from typing import Any
 
 import av
 
 from camera.hub import PacketHub
+from tests.waiting import wait_until
 
 
 def packet(n: int) -> av.Packet:
@@ -15,6 +18,11 @@ def packet(n: int) -> av.Packet:
     p.pts = n
     p.time_base = fractions.Fraction(1, 90000)
     return p
+
+
+def reader_waiting(task: asyncio.Task[Any]) -> bool:
+    """The task has run up to an ``await`` and is suspended there (started, not finished)."""
+    return inspect.getcoroutinestate(task.get_coro()) == inspect.CORO_SUSPENDED
 
 
 class Producer:
@@ -77,10 +85,9 @@ async def test_keyframe_requests_are_coalesced_not_lost():
     for _ in range(10):
         hub.request_keyframe()
     # All ten within the interval become exactly one deferred request.
-    deadline = asyncio.get_running_loop().time() + 2
-    while producer.keyframe_requests == first:
-        assert asyncio.get_running_loop().time() < deadline
-        await asyncio.sleep(0.05)
+    await wait_until(
+        lambda: producer.keyframe_requests != first, 2, "the deferred request", interval=0.05
+    )
     assert producer.keyframe_requests == first + 1
 
 
@@ -99,7 +106,8 @@ async def test_closed_subscription_ends_the_reader():
     hub = video_hub(Producer())
     sub = hub.subscribe()
     reader = asyncio.create_task(sub.get())
-    await asyncio.sleep(0)
+    # Close while the reader is waiting inside get(), not before it started.
+    await wait_until(lambda: reader_waiting(reader), 2, "the reader to wait in get()")
     hub.close()
     try:
         await asyncio.wait_for(reader, 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -11,6 +10,7 @@ from playwright.async_api import Browser, BrowserContext, Locator, Page
 
 from tests.browser import CSP_LISTENER, PHONE, Watched, wait_js
 from tests.conftest import PASSWORD, demo_config
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -27,13 +27,15 @@ async def new_page(browser: Browser) -> tuple[BrowserContext, Watched]:
 async def wait_text(locator: Locator, needle: str, timeout: float = 10.0) -> str:
     """Wait until a visible element's text contains needle (case-insensitive)."""
     await locator.wait_for(state="visible", timeout=timeout * 1000)
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
+    text = ""
+
+    async def contains() -> bool:
+        nonlocal text
         text = await locator.inner_text()
-        if needle.lower() in text.lower():
-            return text
-        assert asyncio.get_running_loop().time() < deadline, f"{needle!r} not in {text!r}"
-        await asyncio.sleep(0.05)
+        return needle.lower() in text.lower()
+
+    await wait_until(contains, timeout, lambda: f"{needle!r} in {text!r}", interval=0.05)
+    return text
 
 
 def path_of(page: Page) -> str:

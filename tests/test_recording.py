@@ -6,7 +6,6 @@ back says exactly when its first and last pictures were taken.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import itertools
@@ -20,8 +19,9 @@ from camera.analysis import Observation
 from camera.demo import STAMP_MODULO
 from camera.encoder import OPUS_HEAD, AudioEncoder
 from camera.mp4 import parameter_sets
-from tests.conftest import demo_config, wait_until
+from tests.conftest import demo_config
 from tests.recordings import read_clip
+from tests.waiting import wait_until
 
 PRE_ROLL = 2.0
 POST_ROLL = 1.5
@@ -53,15 +53,18 @@ async def wait_camera_time(server: Any, wall: float, camera_id: str = "demo") ->
 
 async def complete(server: Any, recording_id: int, timeout: float = 20) -> dict[str, Any]:
     """Poll the API until the recording is no longer being written."""
-    deadline = time.monotonic() + timeout
-    while True:
+    body: dict[str, Any] = {}
+
+    async def finished() -> dict[str, Any] | None:
+        nonlocal body
         response = await server.client.get(f"/api/recordings/{recording_id}")
-        body: dict[str, Any] = response.json()
-        if response.status_code == 200 and body["state"] != "recording":
-            return body
-        if time.monotonic() > deadline:
-            raise AssertionError(f"recording {recording_id} never completed: {body}")
-        await asyncio.sleep(0.05)
+        body = response.json()
+        return body if response.status_code == 200 and body["state"] != "recording" else None
+
+    def never() -> str:
+        return f"recording {recording_id} to complete (last: {body})"
+
+    return await wait_until(finished, timeout, never, interval=0.05)
 
 
 def ms_before(a_ms: int, b_ms: int) -> int:
@@ -209,12 +212,11 @@ async def test_continuous_segments_are_contiguous(start_server):
         rows = response.json()["recordings"]
         return [r for r in rows if r["state"] == "complete"]
 
-    segments: list[dict[str, Any]] = []
-    deadline = time.monotonic() + 30
-    while len(segments) < 3:
-        assert time.monotonic() < deadline, segments
-        await asyncio.sleep(0.2)
-        segments = await complete_segments()
+    async def three_segments() -> list[dict[str, Any]] | None:
+        found = await complete_segments()
+        return found if len(found) >= 3 else None
+
+    segments = await wait_until(three_segments, 30, "three complete segments", interval=0.2)
     reports = []
     for segment in segments[:3]:
         assert 1.9 <= segment["duration"] <= 3.1, segment

@@ -19,8 +19,9 @@ from playwright.async_api import Browser, Page
 
 from camera.analysis import Observation
 from tests.browser import PHONE, Watched, logged_in_context, wait_js
-from tests.conftest import demo_config, wait_until
+from tests.conftest import demo_config
 from tests.test_recording import PRE_ROLL, complete, pre_roll_span, recording_config
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -218,13 +219,12 @@ async def test_continuous_timeline_plays_across_segments(start_server, browser):
     )
     server = await start_server(config)
     await server.wait_online("demo")
-    deadline = time.monotonic() + 25
-    while True:
+
+    async def three_complete() -> list[dict[str, Any]] | None:
         done = [s for s in await segments(server) if s["state"] == "complete"]
-        if len(done) >= 3:
-            break
-        assert time.monotonic() < deadline, "no three complete segments"
-        await asyncio.sleep(0.1)
+        return done if len(done) >= 3 else None
+
+    done = await wait_until(three_complete, 25, "three complete segments", interval=0.1)
     first, second = done[0], done[1]
     assert ms(first["end"]) <= ms(second["start"])
 

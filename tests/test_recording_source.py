@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 from typing import Any
 
+import httpx
 import pytest
 
 from camera.analysis import Observation
-from tests.conftest import free_port, wait_until
+from tests.conftest import free_port
 from tests.feeds import UdpFeed
 from tests.recordings import read_clip
 from tests.test_recording import complete, recording_config
+from tests.waiting import wait_until
 
 
 def feed_config(port: int) -> dict[str, Any]:
@@ -81,13 +82,14 @@ async def test_copy_camera_recording_survives_an_outage(start_server):
             lambda: (recorder.recording["continuous"] or 0) > first_segment, 20, "new segment"
         )
         current = recorder.recording["continuous"]
-        deadline = time.monotonic() + 20
-        while True:
+
+        async def grown() -> httpx.Response | None:
             response = await server.client.get(f"/api/recordings/{current}/video.mp4")
-            if response.status_code == 200 and len(response.content) > 50_000:
-                break
-            assert time.monotonic() < deadline, "the segment being written never grew"
-            await asyncio.sleep(0.1)
+            return (
+                response if response.status_code == 200 and len(response.content) > 50_000 else None
+            )
+
+        response = await wait_until(grown, 20, "the segment being written to grow", interval=0.1)
         partial = read_clip(response.content)
         assert partial.first_keyframe
         assert partial.video_packets >= 15

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -31,12 +30,13 @@ from camera.encoder import AudioEncoder, VideoEncoder
 from camera.manager import CameraManager
 from camera.mp4 import Mp4File, StreamTemplates, VideoFormat, parameter_sets, probe
 from camera.preroll import Timed
-from tests.conftest import free_port, wait_until
+from tests.conftest import free_port
 from tests.postgres import postgres_url  # noqa: F401 (the fixture)
 from tests.recordings import read_clip
 from tests.test_cli import make_admin_token, run_serve
 from tests.test_recording import recording_config
 from tests.test_storage import database, database_url, open_database  # noqa: F401 (fixtures)
+from tests.waiting import wait_until
 
 FPS = 30
 
@@ -226,14 +226,19 @@ async def test_disk_guard_deletes_the_oldest_and_alerts(start_server):
     quota = capacity // 2
     largest = 0
     worst = 0
-    deadline = time.monotonic() + 60
-    while recordings.guard.deleted_for_space < 3:
-        assert time.monotonic() < deadline, "the guard never deleted anything"
+
+    async def deleted_three() -> bool:
+        """The guard deleted three recordings; until then, the most used and the largest."""
+        nonlocal largest, worst
+        if recordings.guard.deleted_for_space >= 3:
+            return True
         used = directory_bytes(root)
         rows = await server.services.db.run(lambda db: list(db.scalars(select(Recording))))
         largest = max([largest, *(r.size for r in rows)])
         worst = max(worst, used)
-        await asyncio.sleep(0.05)
+        return False
+
+    await wait_until(deleted_three, 60, "the guard to delete three recordings", interval=0.05)
     # Over the quota by at most one segment (the one being written when the guard ran).
     assert worst <= quota + max(largest, 1) * 1.2, (worst, quota, largest)
     # The oldest went first: what is left is the newest, without holes.
@@ -305,10 +310,9 @@ async def test_a_disk_filled_by_someone_else_does_not_stop_recording(start_serve
         rows = await server.services.db.run(lambda db: list(db.scalars(select(Recording))))
         return [r for r in rows if r.state == "complete" and r.id > failed_at]
 
-    deadline = time.monotonic() + 30
-    while not await completed_after_failure():
-        assert time.monotonic() < deadline, "recording did not go on after the disk filled"
-        await asyncio.sleep(0.1)
+    await wait_until(
+        completed_after_failure, 30, "recording to go on after the disk filled", interval=0.1
+    )
     rows = await server.services.db.run(lambda db: list(db.scalars(select(Recording))))
     # The file that hit the full disk is kept up to what was written (if the guard has
     # not deleted it since, as the oldest).
@@ -378,16 +382,14 @@ async def test_kill_9_mid_recording_leaves_a_playable_file(tmp_path: Path) -> No
 
 
 async def _wait_healthy(client: httpx.AsyncClient, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    async def healthy() -> bool:
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
         try:
-            if (await client.get("/api/health")).status_code == 200:
-                return
+            return (await client.get("/api/health")).status_code == 200
         except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("server did not start")
+            return False
+
+    await wait_until(healthy, 60, "the server to start", interval=0.1)
 
 
 async def _wait_for_segment(
@@ -395,15 +397,16 @@ async def _wait_for_segment(
 ) -> dict[str, Any]:
     """A continuous segment that has been written for at least ``seconds``."""
     await _wait_healthy(client, process)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+
+    async def long_enough() -> dict[str, Any] | None:
         listed = (await client.get("/api/recordings", params={"kind": "continuous"})).json()
         for recording in listed["recordings"]:
             begun = datetime.fromisoformat(recording["start"]).timestamp()
             if recording["state"] == "recording" and time.time() - begun >= seconds:
                 return dict(recording)
-        await asyncio.sleep(0.1)
-    raise AssertionError("no segment got written")
+        return None
+
+    return await wait_until(long_enough, 60, f"a segment written for {seconds} s", interval=0.1)
 
 
 async def test_a_missing_storage_disk_turns_recording_off_not_the_card(start_server, tmp_path):
