@@ -90,7 +90,7 @@ function init() {
 // ---- live channel: alerts, events, arming, regions --------------------------------------
 
 function initLive() {
-  const cameraName = (id) => (id === SYSTEM_CAMERA ? 'System' : names.get(id) ?? id);
+  const cameraName = (id) => (id === SYSTEM_CAMERA ? 'System' : (names.get(id) ?? id));
   eventList = new EventList(document.getElementById('events'), {
     live,
     cameraName,

@@ -27,8 +27,9 @@ const TEXT = {
   },
   setup: {
     title: 'Create the first admin',
-    intro: 'Welcome to Sentrycam. No one can log in yet: create the administrator account '
-      + 'with the setup code printed in the server log.',
+    intro:
+      'Welcome to Sentrycam. No one can log in yet: create the administrator account ' +
+      'with the setup code printed in the server log.',
     submit: 'Create admin and log in',
     busy: 'Creating…',
     pageTitle: 'Sentrycam — First-time setup',
@@ -44,6 +45,7 @@ export function safeNext(raw, origin = location.origin) {
   // "/x" only; not "//host" or "/\host" (browsers treat "\" like "/"), and no control
   // characters or spaces (browsers strip tabs and newlines: "/\t/host" -> "//host").
   if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return '/';
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
   if (/[\u0000-\u0020\u007f\\]/.test(raw)) return '/';
   let url;
   try {
@@ -119,16 +121,26 @@ function sentence(text) {
 }
 
 function usernameRule() {
-  return 'The user name may have letters, digits and . _ @ - (up to 64), '
-    + 'and must start with a letter or digit.';
+  return (
+    'The user name may have letters, digits and . _ @ - (up to 64), ' +
+    'and must start with a letter or digit.'
+  );
 }
 
 // ---- page ------------------------------------------------------------------------------
 
 async function init() {
   for (const id of [
-    'auth-form', 'auth-title', 'auth-intro', 'auth-error', 'auth-loading',
-    'setup-code', 'username', 'password', 'password2', 'submit',
+    'auth-form',
+    'auth-title',
+    'auth-intro',
+    'auth-error',
+    'auth-loading',
+    'setup-code',
+    'username',
+    'password',
+    'password2',
+    'submit',
   ]) {
     els[id] = document.getElementById(id);
   }
@@ -153,7 +165,8 @@ async function init() {
     reachable = false;
   }
   setMode(setupNeeded ? 'setup' : 'login');
-  if (!reachable) showError('Cannot reach the Sentrycam server. Check the connection and try again.');
+  if (!reachable)
+    showError('Cannot reach the Sentrycam server. Check the connection and try again.');
 }
 
 function setMode(next) {
@@ -171,7 +184,10 @@ function setMode(next) {
   els.password2.required = setup;
   els.password.autocomplete = setup ? 'new-password' : 'current-password';
   // Only the setup form describes the fields; in login mode the hints are hidden.
-  for (const [input, help] of [[els.username, 'username-help'], [els.password, 'password-help']]) {
+  for (const [input, help] of [
+    [els.username, 'username-help'],
+    [els.password, 'password-help'],
+  ]) {
     if (setup) input.setAttribute('aria-describedby', help);
     else input.removeAttribute('aria-describedby');
   }

@@ -31,8 +31,9 @@ const ZOOMS = [
   { span: 2 * 60 * 1000, label: '2 minutes' },
 ];
 // Label spacing: the finest of these that leaves each label room on the screen.
-const TICKS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200]
-  .map((seconds) => seconds * 1000);
+const TICKS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200].map(
+  (seconds) => seconds * 1000,
+);
 const LABEL_PX = 64; // room for "12:45" / "12:45 PM"
 const LABEL_SECONDS_PX = 88; // and for "12:45:30 PM"
 const LABEL_EDGE = 0.05; // no label this close to either end (it would be cut)
@@ -240,13 +241,25 @@ export class RecordingsView {
     }
     const { start, end } = this.#range;
     const camera = this.#camera;
-    const base = { camera, since: new Date(start).toISOString(), until: new Date(end).toISOString() };
+    const base = {
+      camera,
+      since: new Date(start).toISOString(),
+      until: new Date(end).toISOString(),
+    };
     try {
       const [segments, clips, events, storage] = await Promise.all([
-        pages('/api/recordings', { ...base, kind: 'continuous', order: 'oldest', limit: PAGE_SIZE },
-          'recordings', MAX_PAGES),
-        pages('/api/recordings', { ...base, kind: 'clip', order: 'oldest', limit: PAGE_SIZE },
-          'recordings', MAX_PAGES),
+        pages(
+          '/api/recordings',
+          { ...base, kind: 'continuous', order: 'oldest', limit: PAGE_SIZE },
+          'recordings',
+          MAX_PAGES,
+        ),
+        pages(
+          '/api/recordings',
+          { ...base, kind: 'clip', order: 'oldest', limit: PAGE_SIZE },
+          'recordings',
+          MAX_PAGES,
+        ),
         pages('/api/events', { ...base, limit: EVENT_PAGE }, 'events', MAX_EVENT_PAGES),
         getJson('/api/storage').catch(() => null),
       ]);
@@ -303,8 +316,10 @@ export class RecordingsView {
         if (index >= 0) list.splice(index, 1);
       } else if (index >= 0) {
         list[index] = recording;
-      } else if (parseTime(recording.start) < this.#range.end ||
-                 (!this.#day && recording.state === 'recording')) {
+      } else if (
+        parseTime(recording.start) < this.#range.end ||
+        (!this.#day && recording.state === 'recording')
+      ) {
         list.push(recording);
         list.sort(byStart);
       }
@@ -340,8 +355,8 @@ export class RecordingsView {
     this.#cursor = ms;
     this.#note = '';
     const segment = this.#segments.find(
-      (item) => parseTime(item.start) <= ms &&
-        ms <= recordingEnd(item, this.#live) + AT_END_TOLERANCE_MS,
+      (item) =>
+        parseTime(item.start) <= ms && ms <= recordingEnd(item, this.#live) + AT_END_TOLERANCE_MS,
     );
     if (segment) {
       this.#play(segment, Math.max(0, (ms - parseTime(segment.start)) / 1000));
@@ -353,7 +368,8 @@ export class RecordingsView {
       if (clip) {
         this.#play(clip, Math.max(0, (ms - parseTime(clip.start)) / 1000));
       } else if (next) {
-        this.#note = `Nothing was recorded at ${formatClock(ms)}: ` +
+        this.#note =
+          `Nothing was recorded at ${formatClock(ms)}: ` +
           `playing from ${formatClock(parseTime(next.start))}.`;
         this.#play(next, 0);
       } else {
@@ -376,8 +392,12 @@ export class RecordingsView {
   #play(recording, offset) {
     const token = ++this.#loadToken;
     const standby = this.#other;
-    if (this.#standby?.id === recording.id && standby.getAttribute('src') &&
-        !standby.error && recording.state === this.#standby.state) {
+    if (
+      this.#standby?.id === recording.id &&
+      standby.getAttribute('src') &&
+      !standby.error &&
+      recording.state === this.#standby.state
+    ) {
       this.#swap();
     } else {
       const video = this.#video;
@@ -462,18 +482,25 @@ export class RecordingsView {
     standby.src = videoUrl(wanted);
     const overlap = (recordingEnd(current, this.#live) - parseTime(wanted.start)) / 1000;
     if (overlap > 0.05) {
-      standby.addEventListener('loadedmetadata', () => {
-        if (this.#standby?.id === wanted.id) standby.currentTime = overlap;
-      }, { once: true });
+      standby.addEventListener(
+        'loadedmetadata',
+        () => {
+          if (this.#standby?.id === wanted.id) standby.currentTime = overlap;
+        },
+        { once: true },
+      );
     }
   }
 
   #nextSegment(current) {
     const start = parseTime(current.start);
-    return this.#segments.find(
-      (item) => parseTime(item.start) > start ||
-        (parseTime(item.start) === start && item.id > current.id),
-    ) ?? null;
+    return (
+      this.#segments.find(
+        (item) =>
+          parseTime(item.start) > start ||
+          (parseTime(item.start) === start && item.id > current.id),
+      ) ?? null
+    );
   }
 
   /** The visible video reached its end: go on with what follows. */
@@ -543,18 +570,27 @@ export class RecordingsView {
     clearTimeout(this.#timers.boundary);
     const current = this.#current;
     const video = this.#video;
-    if (current?.kind !== 'continuous' || this.#currentPartial || current.state === 'recording' ||
-        !(current.duration > 0) || video.paused || !this.#nextSegment(current)) {
+    if (
+      current?.kind !== 'continuous' ||
+      this.#currentPartial ||
+      current.state === 'recording' ||
+      !(current.duration > 0) ||
+      video.paused ||
+      !this.#nextSegment(current)
+    ) {
       return;
     }
     const remaining = (current.duration + FRAME_S - video.currentTime) / (video.playbackRate || 1);
     if (remaining > BOUNDARY_LOOKAHEAD_S) return;
     const token = this.#loadToken;
-    this.#timers.boundary = setTimeout(() => {
-      if (token !== this.#loadToken || video !== this.#video || video.paused) return;
-      if (video.currentTime + 0.01 >= current.duration) this.#advance();
-      else this.#watchBoundary();
-    }, Math.max(0, remaining * 1000));
+    this.#timers.boundary = setTimeout(
+      () => {
+        if (token !== this.#loadToken || video !== this.#video || video.paused) return;
+        if (video.currentTime + 0.01 >= current.duration) this.#advance();
+        else this.#watchBoundary();
+      },
+      Math.max(0, remaining * 1000),
+    );
   }
 
   #onTime() {
@@ -629,7 +665,10 @@ export class RecordingsView {
   #clampView(start) {
     const span = Math.min(ZOOMS[this.#zoom].span, this.#range.end - this.#range.start);
     const max = this.#range.end - span;
-    this.#viewStart = Math.max(this.#range.start, Math.min(max, Number.isFinite(start) ? start : max));
+    this.#viewStart = Math.max(
+      this.#range.start,
+      Math.min(max, Number.isFinite(start) ? start : max),
+    );
   }
 
   /** Keep the playing moment on screen when zoomed in. */
@@ -748,38 +787,45 @@ export class RecordingsView {
     };
 
     // Continuous ranges (segments merged), then clips, then events.
-    const ranges = mergeRanges(this.#segments.map((item) => [
-      parseTime(item.start), recordingEnd(item, this.#live),
-    ]));
-    this.#els.ranges.replaceChildren(...ranges.filter(([a, b]) => b >= viewStart && a <= viewEnd)
-      .map(([a, b]) => {
-        const el = document.createElement('span');
-        el.className = 'tl-range';
-        place(el, a, b);
-        return el;
-      }));
-    const clipRanges = mergeRanges(this.#clips.map((item) => [
-      parseTime(item.start), recordingEnd(item, this.#live),
-    ]));
-    this.#els.clipRanges.replaceChildren(...clipRanges
-      .filter(([a, b]) => b >= viewStart && a <= viewEnd)
-      .map(([a, b]) => {
-        const el = document.createElement('span');
-        el.className = 'tl-clip';
-        place(el, a, b);
-        return el;
-      }));
-    this.#els.markers.replaceChildren(...this.#events
-      .filter((event) => {
-        const at = parseTime(event.start);
-        return at >= viewStart && at <= viewEnd;
-      })
-      .map((event) => {
-        const el = document.createElement('span');
-        el.className = `tl-event kind-${event.kind}`;
-        el.style.setProperty('--from', String((parseTime(event.start) - viewStart) / span));
-        return el;
-      }));
+    const ranges = mergeRanges(
+      this.#segments.map((item) => [parseTime(item.start), recordingEnd(item, this.#live)]),
+    );
+    this.#els.ranges.replaceChildren(
+      ...ranges
+        .filter(([a, b]) => b >= viewStart && a <= viewEnd)
+        .map(([a, b]) => {
+          const el = document.createElement('span');
+          el.className = 'tl-range';
+          place(el, a, b);
+          return el;
+        }),
+    );
+    const clipRanges = mergeRanges(
+      this.#clips.map((item) => [parseTime(item.start), recordingEnd(item, this.#live)]),
+    );
+    this.#els.clipRanges.replaceChildren(
+      ...clipRanges
+        .filter(([a, b]) => b >= viewStart && a <= viewEnd)
+        .map(([a, b]) => {
+          const el = document.createElement('span');
+          el.className = 'tl-clip';
+          place(el, a, b);
+          return el;
+        }),
+    );
+    this.#els.markers.replaceChildren(
+      ...this.#events
+        .filter((event) => {
+          const at = parseTime(event.start);
+          return at >= viewStart && at <= viewEnd;
+        })
+        .map((event) => {
+          const el = document.createElement('span');
+          el.className = `tl-event kind-${event.kind}`;
+          el.style.setProperty('--from', String((parseTime(event.start) - viewStart) / span));
+          return el;
+        }),
+    );
 
     // Labels every tick, in local time, as many as fit.
     const width = this.#els.track.clientWidth || 320;
@@ -859,8 +905,8 @@ export class RecordingsView {
     const from = formatClock(parseTime(current.start));
     const to = current.end ? formatClock(parseTime(current.end)) : 'now';
     const what = current.kind === 'clip' ? 'Event clip' : 'Continuous recording';
-    which.textContent = `${what}, ${from} – ${to}` +
-      (current.state === 'recording' ? ' (still recording)' : '');
+    which.textContent =
+      `${what}, ${from} – ${to}` + (current.state === 'recording' ? ' (still recording)' : '');
   }
 
   #renderMessage() {
@@ -881,13 +927,18 @@ export class RecordingsView {
     else if (!this.#loaded) text = 'Loading recordings…';
     else if (!this.#segments.length) {
       none = true;
-      text = this.#continuousNow === null
-        ? (this.#day ? 'No continuous recording on this day' : 'No continuous recording in the ' +
-          'last 24 hours') + ': this camera keeps event clips only, listed below.'
-        : 'No continuous recording in this period yet.';
+      text =
+        this.#continuousNow === null
+          ? (this.#day
+              ? 'No continuous recording on this day'
+              : 'No continuous recording in the ' + 'last 24 hours') +
+            ': this camera keeps event clips only, listed below.'
+          : 'No continuous recording in this period yet.';
     } else {
-      const total = ranges.reduce((sum, [a, b]) => sum + (Math.min(b, this.#range.end) -
-        Math.max(a, this.#range.start)), 0);
+      const total = ranges.reduce(
+        (sum, [a, b]) => sum + (Math.min(b, this.#range.end) - Math.max(a, this.#range.start)),
+        0,
+      );
       const period = this.#day ? `on ${formatDay(this.#range.start)}` : 'in the last 24 hours';
       text = `${spanText(total)} of continuous recording ${period}.`;
     }
@@ -912,7 +963,9 @@ export class RecordingsView {
       const time = document.createElement('time');
       time.dateTime = clip.start;
       const start = parseTime(clip.start);
-      time.textContent = this.#day ? formatClock(start) : `${formatDay(start)} ${formatClock(start)}`;
+      time.textContent = this.#day
+        ? formatClock(start)
+        : `${formatDay(start)} ${formatClock(start)}`;
       const kinds = [...new Set((clip.events ?? []).map((id) => kindsOf.get(id)).filter(Boolean))];
       const what = document.createElement('span');
       what.className = 'rec-clip-what';
@@ -921,8 +974,11 @@ export class RecordingsView {
       length.className = 'rec-clip-length';
       length.textContent = clip.state === 'recording' ? 'recording' : formatSeconds(clip.duration);
       button.append(time, what, length);
-      button.setAttribute('aria-label', `Play the ${what.textContent.toLowerCase()} clip of ` +
-        `${time.textContent} (${length.textContent})`);
+      button.setAttribute(
+        'aria-label',
+        `Play the ${what.textContent.toLowerCase()} clip of ` +
+          `${time.textContent} (${length.textContent})`,
+      );
       item.append(button);
       return item;
     });
@@ -963,7 +1019,8 @@ function byStart(a, b) {
 
 /** [[from, to], ...] sorted and joined where they touch (within MERGE_GAP_MS). */
 function mergeRanges(spans) {
-  const sorted = spans.filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b))
+  const sorted = spans
+    .filter(([a, b]) => Number.isFinite(a) && Number.isFinite(b))
     .sort((x, y) => x[0] - y[0]);
   const out = [];
   for (const [a, b] of sorted) {
