@@ -1,7 +1,8 @@
 // Sentrycam login and first-run setup page (served at /login and /setup).
 //
 // Self-contained on purpose: this page is public, and it may load only the public assets
-// (login.js, style.css, favicon.svg); every other script of the dashboard needs a session.
+// (login.js, base.css, forms.css, login.css, favicon.svg); everything else of the dashboard
+// needs a session.
 //
 // Mode (GET /api/auth/setup):
 //   setup: create the first admin with the one-time code from the server log
