@@ -2,9 +2,13 @@
 // of a chosen day with the continuously recorded ranges, the event clips and the events;
 // tapping a moment plays it. Continuous recording comes in fixed-length segments (one MP4
 // each): playback finds the segment covering the moment, seeks into it, and when it ends
-// goes on with the next one (segment-player.js preloads it, so the switch is seamless).
-// The timeline's maths (ranges, zoom, labels, finding a recording) live in timeline.js;
-// this view loads the lists, keeps them current from the live channel, and wires it all.
+// goes on with the next one (preloaded, so the switch is seamless).
+//
+// The parts: timeline.js (the maths: period, zoom, positions, labels, what plays a moment),
+// timeline-track.js (the timeline on screen: drawing, taps, keys, zoom), recording-lists.js
+// (the lists, kept current from the live channel), segment-player.js (the two <video>s,
+// preloading, crossing boundaries). This view loads the lists, wires the parts together
+// and shows the messages, the status and the list of event clips.
 //
 // window.sentrycam.playback (kept up to date while the view is open):
 //   {camera, recording: id|null, kind: 'continuous'|'clip'|null, at: ms|null, playing: bool,

@@ -74,16 +74,6 @@ export class SegmentPlayer {
     return this.#current;
   }
 
-  /** Whether the visible recording was loaded while it was still being written. */
-  get partial() {
-    return this.#partial;
-  }
-
-  /** Where the visible video is (seconds into its recording). */
-  get position() {
-    return this.#video.currentTime;
-  }
-
   get paused() {
     return this.#video.paused;
   }
