@@ -46,7 +46,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
     }
 )
 # Static files the login and setup pages need before anyone is logged in.
-PUBLIC_ASSETS = frozenset({"login.js", "style.css", "favicon.svg"})
+PUBLIC_ASSETS = frozenset({"login.js", "base.css", "forms.css", "login.css", "favicon.svg"})
 
 
 def is_public(method: str, route_path: str, params: dict[str, str]) -> bool:

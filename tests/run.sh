@@ -16,6 +16,8 @@ command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need+=(opencv-doc)
 # A real PostgreSQL server for the storage tests (started by a fixture on a free port).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Node.js and npm for the dashboard's JavaScript checks (tests/js/run.sh).
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"
@@ -40,4 +42,5 @@ fi
 echo "== ruff check"; "$VENV/bin/ruff" check .
 echo "== ruff format"; "$VENV/bin/ruff" format --check .
 echo "== mypy"; "$VENV/bin/mypy"
+echo "== javascript"; ./tests/js/run.sh
 echo "== pytest"; "$VENV/bin/python" -m pytest "$@"

@@ -172,7 +172,10 @@ export class Alerts {
     const ctx = this.#audio;
     if (!ctx || ctx.state !== 'running') return; // no gesture yet: stay silent
     const now = ctx.currentTime;
-    for (const [offset, frequency] of [[0, 880], [0.18, 1175]]) {
+    for (const [offset, frequency] of [
+      [0, 880],
+      [0.18, 1175],
+    ]) {
       const osc = ctx.createOscillator();
       const gain = ctx.createGain();
       osc.type = 'sine';

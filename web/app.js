@@ -1,6 +1,7 @@
 // Sentrycam dashboard: camera grid, full view (#/camera/<id>), a camera's recordings
-// (#/recordings/<id>[/<ms>]), notice bar, polling, user menu, the storage indicator (admins),
-// and the live channel's parts: alert banners, event list and clips, arming, motion regions.
+// (#/recordings/<id>[/<ms>]), notice bar, polling, the storage indicator (admins), the user
+// menu (account.js), and the live channel's parts: alert banners, event list and clips,
+// arming, motion regions.
 //
 // Public test/benchmark hook (kept up to date at all times):
 //   window.sentrycam = {
@@ -18,10 +19,11 @@
 // Latency is measured while a tile's stats overlay is open, or always with ?measure=1
 // (which sets window.sentrycamLatency = true; tests may also set that flag directly).
 
+import { initAccount } from '/account.js';
 import { Alerts } from '/alerts.js';
 import { EventList } from '/events.js';
 import { SYSTEM_CAMERA, setSystemHref } from '/format.js';
-import { getJson, httpError, postJson, setCsrfToken, UnauthorizedError } from '/http.js';
+import { getJson, UnauthorizedError } from '/http.js';
 import { initMeasurementFromUrl } from '/latency.js';
 import { LiveClient } from '/live.js';
 import { RecordingsView } from '/recordings.js';
@@ -82,7 +84,15 @@ function init() {
     if (event.persisted) applyRoute();
   });
   loadVersion();
-  initAccount();
+  initAccount({
+    onLogout: () => tiles.forEach((tile) => tile.pause()),
+    onSignedIn: (me) => {
+      const admin = me.role === 'admin';
+      setSystemHref(admin ? '#storage' : '#events'); // the storage panel is for admins
+      eventList?.setAccess({ admin, everyCamera: me.cameras === null });
+      storage?.setEnabled(admin);
+    },
+  });
   initLive();
   poll();
 }
@@ -90,7 +100,7 @@ function init() {
 // ---- live channel: alerts, events, arming, regions --------------------------------------
 
 function initLive() {
-  const cameraName = (id) => (id === SYSTEM_CAMERA ? 'System' : names.get(id) ?? id);
+  const cameraName = (id) => (id === SYSTEM_CAMERA ? 'System' : (names.get(id) ?? id));
   eventList = new EventList(document.getElementById('events'), {
     live,
     cameraName,
@@ -222,142 +232,6 @@ async function loadVersion() {
   } catch {
     // Not important; poll() reports an unreachable server.
   }
-}
-
-// ---- account: user menu, log out, change password -------------------------------------
-
-async function initAccount() {
-  const menu = document.getElementById('user-menu');
-  const dialog = document.getElementById('change-password');
-  const form = document.getElementById('change-password-form');
-  const error = document.getElementById('change-password-error');
-  const done = document.getElementById('change-password-done');
-  const fields = {
-    current: document.getElementById('current-password'),
-    next: document.getElementById('new-password'),
-    repeat: document.getElementById('new-password2'),
-  };
-  const submit = document.getElementById('change-password-submit');
-  const cancel = document.getElementById('change-password-cancel');
-
-  // The menu: a <details>; close it on a tap elsewhere or Escape.
-  document.addEventListener('click', (event) => {
-    if (menu.open && !menu.contains(event.target)) menu.open = false;
-  });
-  menu.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && menu.open) {
-      menu.open = false;
-      menu.querySelector('summary').focus();
-    }
-  });
-
-  document.getElementById('logout').addEventListener('click', async (event) => {
-    event.currentTarget.disabled = true;
-    tiles.forEach((tile) => tile.pause()); // free the viewer slots first
-    try {
-      await postJson('/api/auth/logout');
-    } catch (err) {
-      if (err instanceof UnauthorizedError) return; // already logged out: redirecting
-    }
-    location.assign('/login');
-  });
-
-  const showError = (message, field = null) => {
-    error.textContent = message;
-    error.hidden = !message;
-    for (const input of Object.values(fields)) input.removeAttribute('aria-invalid');
-    if (field) {
-      field.setAttribute('aria-invalid', 'true');
-      field.focus();
-    }
-  };
-  const reset = () => {
-    form.reset();
-    showError('');
-    done.hidden = true;
-    form.classList.remove('is-done');
-    submit.disabled = false;
-    cancel.textContent = 'Cancel';
-  };
-
-  document.getElementById('change-password-open').addEventListener('click', () => {
-    menu.open = false;
-    reset();
-    dialog.showModal();
-    fields.current.focus();
-  });
-  cancel.addEventListener('click', () => dialog.close());
-  dialog.addEventListener('close', reset);
-
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    if (submit.disabled) return;
-    if (!fields.current.value) return showError('Enter your current password.', fields.current);
-    if (!fields.next.value) return showError('Choose a new password.', fields.next);
-    if (fields.next.value !== fields.repeat.value) {
-      return showError('The two new passwords do not match.', fields.repeat);
-    }
-    submit.disabled = true;
-    let res;
-    try {
-      res = await postJson('/api/auth/password', {
-        current_password: fields.current.value,
-        new_password: fields.next.value,
-      });
-    } catch (err) {
-      submit.disabled = false;
-      if (!(err instanceof UnauthorizedError)) showError('Cannot reach the Sentrycam server.');
-      return;
-    }
-    if (res.ok) {
-      try {
-        setCsrfToken((await res.json()).csrf_token); // this session was renewed
-      } catch {
-        // The next /api/auth/me (or the Origin header) covers it.
-      }
-      form.reset();
-      showError('');
-      form.classList.add('is-done'); // hides the fields; this session was renewed
-      done.hidden = false;
-      cancel.textContent = 'Close';
-      cancel.focus();
-      return;
-    }
-    submit.disabled = false;
-    const err = await httpError(res);
-    if (res.status === 429) {
-      const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
-      showError(`Too many failed attempts. Try again in ${seconds} s.`);
-    } else if (res.status === 403) {
-      fields.current.value = '';
-      showError('The current password is wrong.', fields.current);
-    } else if (res.status === 400) {
-      fields.repeat.value = '';
-      showError(capitalise(err.message), fields.next);
-    } else {
-      showError(capitalise(err.message));
-    }
-  });
-
-  try {
-    const me = await getJson('/api/auth/me');
-    setCsrfToken(me.csrf_token);
-    const admin = me.role === 'admin';
-    setSystemHref(admin ? '#storage' : '#events'); // the storage panel is for admins
-    eventList?.setAccess({ admin, everyCamera: me.cameras === null });
-    storage?.setEnabled(admin);
-    document.getElementById('user-name').textContent = me.name;
-    document.getElementById('user-name-full').textContent = me.name;
-    document.getElementById('change-password-user').value = me.name;
-    menu.hidden = false;
-  } catch {
-    // 401 redirects to /login; otherwise poll() reports an unreachable server.
-  }
-}
-
-function capitalise(text) {
-  const value = String(text ?? '').trim();
-  return value ? value[0].toUpperCase() + value.slice(1) + (/[.!?)]$/.test(value) ? '' : '.') : '';
 }
 
 // ---- notice bar ----------------------------------------------------------------------

@@ -80,15 +80,8 @@ export class ActivityChart {
     }
   }
 
-  #totals() {
-    const counts = this.#data?.counts ?? {};
-    return KINDS.map((kind) => [kind, (counts[kind] ?? []).reduce((a, b) => a + b, 0)]).filter(
-      ([, total]) => total > 0,
-    );
-  }
-
   #renderLegend() {
-    const totals = this.#totals();
+    const totals = kindTotals(this.#data?.counts ?? {});
     const sum = totals.reduce((a, [, total]) => a + total, 0);
     this.#canvas.dataset.total = String(sum);
     const items = totals.map(([kind, total]) => {
@@ -107,11 +100,7 @@ export class ActivityChart {
       items.push(item);
     }
     this.#legend.replaceChildren(...items);
-    const words = totals.map(([kind, total]) => `${total} ${kindLabel(kind).toLowerCase()}`);
-    this.#canvas.setAttribute(
-      'aria-label',
-      `Events per hour over the last 24 hours: ${words.length ? words.join(', ') : 'none'}`,
-    );
+    this.#canvas.setAttribute('aria-label', activityLabel(totals));
   }
 
   #draw() {
@@ -133,10 +122,7 @@ export class ActivityChart {
     const hours = this.#data.hours ?? [];
     const counts = this.#data.counts ?? {};
     const slots = hours.length || HOURS;
-    const totals = Array.from({ length: slots }, (_, i) =>
-      KINDS.reduce((sum, kind) => sum + (counts[kind]?.[i] ?? 0), 0),
-    );
-    const top = niceMax(Math.max(0, ...totals));
+    const top = niceMax(Math.max(0, ...slotTotals(counts, slots)));
     const plotW = width - PAD.left - PAD.right;
     const plotH = height - PAD.top - PAD.bottom;
     const y = (value) => PAD.top + plotH - (value / top) * plotH;
@@ -179,17 +165,47 @@ export class ActivityChart {
     ctx.fillStyle = muted;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'alphabetic';
-    hours.forEach((iso, i) => {
-      const date = new Date(iso);
-      if (date.getHours() % 6 !== 0) return;
-      const label = `${String(date.getHours()).padStart(2, '0')}:00`;
-      ctx.fillText(label, PAD.left + i * slot + slot / 2, height - 4);
-    });
+    for (const { index, text } of hourLabels(hours)) {
+      ctx.fillText(text, PAD.left + index * slot + slot / 2, height - 4);
+    }
   }
 }
 
+// ---- the pure parts (unit-tested in node) -------------------------------------------------
+
+/** [[kind, total], ...] of the kinds with events, in KINDS order. COUNTS: {kind: [n, ...]}. */
+export function kindTotals(counts) {
+  return KINDS.map((kind) => [kind, (counts[kind] ?? []).reduce((a, b) => a + b, 0)]).filter(
+    ([, total]) => total > 0,
+  );
+}
+
+/** The events of every kind in each of SLOTS hours: [n, ...]. */
+export function slotTotals(counts, slots) {
+  return Array.from({ length: slots }, (_, i) =>
+    KINDS.reduce((sum, kind) => sum + (counts[kind]?.[i] ?? 0), 0),
+  );
+}
+
+/** The chart's accessible name, from kindTotals(). */
+export function activityLabel(totals) {
+  const words = totals.map(([kind, total]) => `${total} ${kindLabel(kind).toLowerCase()}`);
+  return `Events per hour over the last 24 hours: ${words.length ? words.join(', ') : 'none'}`;
+}
+
+/** The hour labels under the bars, every 6 hours (local time): [{index, text: "06:00"}]. */
+export function hourLabels(hours) {
+  const labels = [];
+  hours.forEach((iso, index) => {
+    const date = new Date(iso);
+    if (date.getHours() % 6 !== 0) return;
+    labels.push({ index, text: `${String(date.getHours()).padStart(2, '0')}:00` });
+  });
+  return labels;
+}
+
 /** A round upper bound for the y axis: 2, 4, 6, 10, 20, 40, ... (even, so top/2 is whole). */
-function niceMax(value) {
+export function niceMax(value) {
   if (value <= 2) return 2;
   for (const step of [4, 6, 8, 10]) if (value <= step) return step;
   const magnitude = 10 ** Math.floor(Math.log10(value));

@@ -172,9 +172,13 @@ export class ClipPanel {
       const playing = first || !video.paused || video.ended; // ended: it had played all there was
       video.src = src;
       if (position > 0) {
-        video.addEventListener('loadedmetadata', () => {
-          video.currentTime = Math.min(position, this.#duration() || position);
-        }, { once: true });
+        video.addEventListener(
+          'loadedmetadata',
+          () => {
+            video.currentTime = Math.min(position, this.#duration() || position);
+          },
+          { once: true },
+        );
       }
       if (playing) this.#play();
     }
@@ -186,8 +190,11 @@ export class ClipPanel {
           'The thumbnails and the checksum follow when it ends.',
       );
     } else if (recording.state === 'interrupted') {
-      this.#say(`Interrupted${recording.detail ? ` (${recording.detail})` : ''}: ` +
-        'it plays up to the last part written.', true);
+      this.#say(
+        `Interrupted${recording.detail ? ` (${recording.detail})` : ''}: ` +
+          'it plays up to the last part written.',
+        true,
+      );
     } else {
       this.#say('');
     }
@@ -218,7 +225,8 @@ export class ClipPanel {
     );
     const timeline = $('.clip-timeline');
     const at = parseTime(this.#event.start);
-    timeline.href = `#/recordings/${encodeURIComponent(recording.camera)}` +
+    timeline.href =
+      `#/recordings/${encodeURIComponent(recording.camera)}` +
       (Number.isFinite(at) ? `/${at}` : '');
     $('.clip-delete').hidden = !(this.#isAdmin && complete);
 
@@ -300,8 +308,13 @@ export class ClipPanel {
     this.#video.removeAttribute('src');
     this.#video.load();
     this.#strip.hidden = true;
-    for (const selector of ['.clip-body', '.clip-media', '.clip-download', '.clip-timeline',
-      '.clip-delete']) {
+    for (const selector of [
+      '.clip-body',
+      '.clip-media',
+      '.clip-download',
+      '.clip-timeline',
+      '.clip-delete',
+    ]) {
       this.el.querySelector(selector).hidden = true;
     }
     this.el.dataset.state = 'deleted';

@@ -29,7 +29,6 @@ export async function acknowledgeEvent(id) {
 }
 
 export class EventList {
-  #root;
   #list;
   #status;
   #more;
@@ -60,7 +59,6 @@ export class EventList {
    * @param {(event: object) => void} [options.onAcknowledged]
    */
   constructor(root, { live, cameraName, onAcknowledged = () => {} }) {
-    this.#root = root;
     this.#cameraName = cameraName;
     this.#onAcknowledged = onAcknowledged;
     const $ = (selector) => root.querySelector(selector);
@@ -148,13 +146,16 @@ export class EventList {
 
   /** A clip opened, was finished or deleted: every event it shows follows. */
   #onRecording(phase, recording) {
-    const summary = phase === 'deleted' ? null : {
-      id: recording.id,
-      state: recording.state,
-      duration: recording.duration,
-      size: recording.size,
-      sha256: recording.sha256,
-    };
+    const summary =
+      phase === 'deleted'
+        ? null
+        : {
+            id: recording.id,
+            state: recording.state,
+            duration: recording.duration,
+            size: recording.size,
+            sha256: recording.sha256,
+          };
     if (phase !== 'start') {
       this.#clips.set(recording.id, summary);
       if (this.#clips.size > MAX_CLIP_STATES) {
@@ -283,8 +284,11 @@ export class EventList {
       if (summary === null) return { ...event, clip: null, links: { ...event.links, clip: null } };
       if (event.clip.state === 'recording') return { ...event, clip: summary };
     }
-    if (known?.clip?.id === id && known.clip.state !== 'recording' &&
-        event.clip.state === 'recording') {
+    if (
+      known?.clip?.id === id &&
+      known.clip.state !== 'recording' &&
+      event.clip.state === 'recording'
+    ) {
       return { ...event, clip: known.clip };
     }
     return event;
@@ -378,7 +382,8 @@ export class EventList {
     play.hidden = !clip;
     row.dataset.clip = clip ? clip.state : '';
     if (!clip) {
-      if (this.#panel?.id === event.id && this.#panel.recording) this.#panel.update(null, 'deleted');
+      if (this.#panel?.id === event.id && this.#panel.recording)
+        this.#panel.update(null, 'deleted');
       return;
     }
     play.dataset.testid = `event-play-${event.id}`;

@@ -56,6 +56,12 @@ export function formatDuration(startIso, endIso) {
   return minutes % 60 ? `${hours} h ${minutes % 60} min` : `${hours} h`;
 }
 
+/** A length of time (ms) in words: "under a second", "12 s", "3 h 5 min". */
+export function formatSpan(ms) {
+  const text = formatDuration(new Date(0).toISOString(), new Date(Math.max(0, ms)).toISOString());
+  return text === 'instant' ? 'under a second' : text;
+}
+
 /** Where a camera's name links to: its full view (system events: the storage panel). */
 export function cameraHref(id) {
   return id === SYSTEM_CAMERA ? systemHref : `#/camera/${encodeURIComponent(id)}`;

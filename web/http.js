@@ -63,6 +63,22 @@ export async function getJson(url) {
   return res.json();
 }
 
+/** Every item of a cursor-paged list: GET PATH?PARAMS page after page (at most MAX pages),
+ * the items under KEY of each, in order. */
+export async function getPages(path, params, key, max) {
+  const out = [];
+  let cursor = null;
+  for (let page = 0; page < max; page += 1) {
+    const query = new URLSearchParams(params);
+    if (cursor) query.set('cursor', cursor);
+    const body = await getJson(`${path}?${query}`);
+    out.push(...(body[key] ?? []));
+    cursor = body.next_cursor ?? null;
+    if (!cursor) break;
+  }
+  return out;
+}
+
 /** POST a JSON body; returns the Response (check res.ok; 401 redirects as above). */
 export async function postJson(url, body = undefined) {
   const options = { method: 'POST', headers: { Accept: 'application/json' }, cache: 'no-store' };

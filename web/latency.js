@@ -48,9 +48,10 @@ export class TimestampReader {
 
   #context(width, height) {
     if (!this.#canvas) {
-      this.#canvas = typeof OffscreenCanvas === 'function'
-        ? new OffscreenCanvas(width, height)
-        : document.createElement('canvas');
+      this.#canvas =
+        typeof OffscreenCanvas === 'function'
+          ? new OffscreenCanvas(width, height)
+          : document.createElement('canvas');
     }
     if (this.#canvas.width !== width || this.#canvas.height !== height) {
       this.#canvas.width = width;

@@ -3,7 +3,8 @@
 // Reconnects by itself (1 s doubling to 30 s, with jitter) and resumes where it stopped:
 // the id of the last message seen is kept in memory and sessionStorage (so a reload
 // resumes too) and sent as ?last_id=N; the server replays what was missed. A message id
-// is never handed to subscribers twice. Subscribers get every numbered message plus:
+// is never handed to subscribers twice (the rules for that, pure: live-resume.js).
+// Subscribers get every numbered message plus:
 //   {type: 'hello', ..., resumed: bool}   on every (re)connection
 //   {type: 'resync'}                      what was missed is gone: reload through REST
 //
@@ -12,11 +13,18 @@
 // received: numbered messages handed to subscribers; connects: hellos received.
 
 import { getJson, UnauthorizedError } from '/http.js';
+import {
+  clockOffset,
+  helloOutcome,
+  nextAttempt,
+  parseMessage,
+  parseStoredId,
+  retryDelay,
+  seenAlready,
+  usableId,
+} from '/live-resume.js';
 
 const STORAGE_KEY = 'sentrycam.lastId';
-const BACKOFF_INITIAL_MS = 1000;
-const BACKOFF_MAX_MS = 30000;
-const BACKOFF_JITTER = 0.25; // ±25 %
 const DEAD_MS = 40000; // heartbeats come every 15 s: silence this long means a dead link
 const CONNECT_TIMEOUT_MS = 10000; // no hello this long after dialling: try again
 const CLOSE_REVOKED = 4401;
@@ -157,9 +165,8 @@ export class LiveClient {
       return;
     }
     this.status.state = 'connecting';
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** this.#attempt);
-    this.#attempt = Math.min(this.#attempt + 1, 16);
-    const delay = base * (1 - BACKOFF_JITTER + Math.random() * 2 * BACKOFF_JITTER);
+    const delay = retryDelay(this.#attempt, Math.random());
+    this.#attempt = nextAttempt(this.#attempt);
     this.#retryTimer = setTimeout(() => this.#connect(), delay);
   }
 
@@ -171,18 +178,12 @@ export class LiveClient {
   // ---- messages ------------------------------------------------------------------------
 
   #onMessage(data) {
-    let message;
-    try {
-      message = JSON.parse(data);
-    } catch {
-      return;
-    }
-    if (!message || typeof message !== 'object') return;
+    const message = parseMessage(data);
+    if (!message) return;
     if (this.status.state === 'open') this.#armDeadTimer(DEAD_MS);
 
     if (typeof message.id === 'number') {
-      const last = this.status.lastId;
-      if (last !== null && message.id <= last) return; // seen already (replay overlap)
+      if (seenAlready(this.status.lastId, message.id)) return; // replay overlap
       this.#setLastId(message.id);
       this.status.received += 1;
       this.#dispatch(message);
@@ -203,27 +204,20 @@ export class LiveClient {
   }
 
   #onHello(message) {
-    const serverLast = typeof message.last_id === 'number' ? message.last_id : null;
-    const resumed = this.status.lastId !== null;
+    const { adopt, resumed, resync } = helloOutcome(this.status.lastId, message.last_id);
     this.status.state = 'open';
     this.status.connects += 1;
     this.#attempt = 0;
     this.#armDeadTimer(DEAD_MS);
-    const stamps = (message.cameras ?? []).map((camera) => camera.at).filter(Number.isFinite);
-    if (stamps.length) this.#clockOffsetMs = Math.max(...stamps) * 1000 - Date.now();
-    let restarted = false;
-    if (serverLast !== null && (!resumed || serverLast < this.status.lastId)) {
-      // First connection: start here. Or the server's numbering went back (its database
-      // was replaced): our id means nothing there any more.
-      restarted = resumed;
-      this.#setLastId(serverLast);
-    }
-    this.#dispatch({ ...message, resumed: resumed && !restarted });
-    if (restarted) this.#dispatch({ type: 'resync' });
+    const offset = clockOffset(message.cameras, Date.now());
+    if (offset !== null) this.#clockOffsetMs = offset;
+    if (adopt !== null) this.#setLastId(adopt);
+    this.#dispatch({ ...message, resumed });
+    if (resync) this.#dispatch({ type: 'resync' });
   }
 
   #setLastId(id) {
-    if (typeof id !== 'number' || !Number.isFinite(id)) return;
+    if (!usableId(id)) return;
     this.status.lastId = id;
     try {
       sessionStorage.setItem(STORAGE_KEY, String(id));
@@ -247,8 +241,7 @@ export class LiveClient {
 
 function readStoredId() {
   try {
-    const value = Number(sessionStorage.getItem(STORAGE_KEY));
-    return Number.isInteger(value) && value > 0 ? value : null;
+    return parseStoredId(sessionStorage.getItem(STORAGE_KEY));
   } catch {
     return null;
   }

@@ -1,7 +1,8 @@
 // Sentrycam login and first-run setup page (served at /login and /setup).
 //
 // Self-contained on purpose: this page is public, and it may load only the public assets
-// (login.js, style.css, favicon.svg); every other script of the dashboard needs a session.
+// (login.js, base.css, forms.css, login.css, favicon.svg); everything else of the dashboard
+// needs a session.
 //
 // Mode (GET /api/auth/setup):
 //   setup: create the first admin with the one-time code from the server log
@@ -27,8 +28,9 @@ const TEXT = {
   },
   setup: {
     title: 'Create the first admin',
-    intro: 'Welcome to Sentrycam. No one can log in yet: create the administrator account '
-      + 'with the setup code printed in the server log.',
+    intro:
+      'Welcome to Sentrycam. No one can log in yet: create the administrator account ' +
+      'with the setup code printed in the server log.',
     submit: 'Create admin and log in',
     busy: 'Creating…',
     pageTitle: 'Sentrycam — First-time setup',
@@ -44,6 +46,7 @@ export function safeNext(raw, origin = location.origin) {
   // "/x" only; not "//host" or "/\host" (browsers treat "\" like "/"), and no control
   // characters or spaces (browsers strip tabs and newlines: "/\t/host" -> "//host").
   if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) return '/';
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
   if (/[\u0000-\u0020\u007f\\]/.test(raw)) return '/';
   let url;
   try {
@@ -119,16 +122,26 @@ function sentence(text) {
 }
 
 function usernameRule() {
-  return 'The user name may have letters, digits and . _ @ - (up to 64), '
-    + 'and must start with a letter or digit.';
+  return (
+    'The user name may have letters, digits and . _ @ - (up to 64), ' +
+    'and must start with a letter or digit.'
+  );
 }
 
 // ---- page ------------------------------------------------------------------------------
 
 async function init() {
   for (const id of [
-    'auth-form', 'auth-title', 'auth-intro', 'auth-error', 'auth-loading',
-    'setup-code', 'username', 'password', 'password2', 'submit',
+    'auth-form',
+    'auth-title',
+    'auth-intro',
+    'auth-error',
+    'auth-loading',
+    'setup-code',
+    'username',
+    'password',
+    'password2',
+    'submit',
   ]) {
     els[id] = document.getElementById(id);
   }
@@ -153,7 +166,8 @@ async function init() {
     reachable = false;
   }
   setMode(setupNeeded ? 'setup' : 'login');
-  if (!reachable) showError('Cannot reach the Sentrycam server. Check the connection and try again.');
+  if (!reachable)
+    showError('Cannot reach the Sentrycam server. Check the connection and try again.');
 }
 
 function setMode(next) {
@@ -171,7 +185,10 @@ function setMode(next) {
   els.password2.required = setup;
   els.password.autocomplete = setup ? 'new-password' : 'current-password';
   // Only the setup form describes the fields; in login mode the hints are hidden.
-  for (const [input, help] of [[els.username, 'username-help'], [els.password, 'password-help']]) {
+  for (const [input, help] of [
+    [els.username, 'username-help'],
+    [els.password, 'password-help'],
+  ]) {
     if (setup) input.setAttribute('aria-describedby', help);
     else input.removeAttribute('aria-describedby');
   }

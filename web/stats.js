@@ -48,8 +48,16 @@ export class StatsOverlay {
     this.#el = el;
     this.#getPc = getPc;
     this.#getLatency = getLatency;
-    for (const label of ['Resolution', 'Frame rate', 'Bitrate', 'Codec', 'Round trip',
-      'Jitter buffer', 'Dropped', 'Latency']) {
+    for (const label of [
+      'Resolution',
+      'Frame rate',
+      'Bitrate',
+      'Codec',
+      'Round trip',
+      'Jitter buffer',
+      'Dropped',
+      'Latency',
+    ]) {
       const dt = document.createElement('dt');
       const dd = document.createElement('dd');
       dt.textContent = label;
@@ -92,22 +100,37 @@ export class StatsOverlay {
   #render(inbound, pair, codec) {
     const prev = this.#prev;
     const seconds = prev && inbound ? (inbound.timestamp - prev.timestamp) / 1000 : 0;
-    const emitted = prev && inbound
-      ? inbound.jitterBufferEmittedCount - prev.jitterBufferEmittedCount : 0;
+    const emitted =
+      prev && inbound ? inbound.jitterBufferEmittedCount - prev.jitterBufferEmittedCount : 0;
     const latency = this.#getLatency();
 
-    this.#set('Resolution', inbound?.frameWidth
-      ? `${inbound.frameWidth}×${inbound.frameHeight}` : null);
-    this.#set('Frame rate', inbound?.framesPerSecond != null
-      ? `${Math.round(inbound.framesPerSecond)} fps` : null);
-    this.#set('Bitrate', seconds > 0
-      ? formatBitrate(((inbound.bytesReceived - prev.bytesReceived) * 8) / seconds) : null);
+    this.#set(
+      'Resolution',
+      inbound?.frameWidth ? `${inbound.frameWidth}×${inbound.frameHeight}` : null,
+    );
+    this.#set(
+      'Frame rate',
+      inbound?.framesPerSecond != null ? `${Math.round(inbound.framesPerSecond)} fps` : null,
+    );
+    this.#set(
+      'Bitrate',
+      seconds > 0
+        ? formatBitrate(((inbound.bytesReceived - prev.bytesReceived) * 8) / seconds)
+        : null,
+    );
     this.#set('Codec', codec?.mimeType ? codec.mimeType.replace(/^video\//, '') : null);
-    this.#set('Round trip', pair?.currentRoundTripTime != null
-      ? `${Math.round(pair.currentRoundTripTime * 1000)} ms` : null);
-    this.#set('Jitter buffer', emitted > 0
-      ? `${Math.round(((inbound.jitterBufferDelay - prev.jitterBufferDelay) / emitted) * 1000)} ms`
-      : null);
+    this.#set(
+      'Round trip',
+      pair?.currentRoundTripTime != null
+        ? `${Math.round(pair.currentRoundTripTime * 1000)} ms`
+        : null,
+    );
+    this.#set(
+      'Jitter buffer',
+      emitted > 0
+        ? `${Math.round(((inbound.jitterBufferDelay - prev.jitterBufferDelay) / emitted) * 1000)} ms`
+        : null,
+    );
     this.#set('Dropped', inbound?.framesDropped != null ? String(inbound.framesDropped) : null);
     this.#set('Latency', latency != null ? `${Math.round(latency)} ms` : null);
   }

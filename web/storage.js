@@ -84,7 +84,8 @@ export class StorageIndicator {
       text.textContent = missing ? 'Not available' : 'Measuring free space…';
       bar.hidden = true;
     } else {
-      text.textContent = `${formatBytes(free)} free of ${formatBytes(total)}` +
+      text.textContent =
+        `${formatBytes(free)} free of ${formatBytes(total)}` +
         (keep ? ` · keeps ${formatBytes(keep)} free` : '');
       bar.hidden = false;
       const usedShare = Math.min(1, Math.max(0, (total - free) / total));

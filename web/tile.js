@@ -42,10 +42,16 @@ export class Tile {
     this.player = new CameraPlayer(this.video, camera.links.whep, {
       onState: () => this.#renderState(),
       onFrames: (count, metadata) => this.#onFrames(count, metadata),
-      offlineReason: () => (this.camera.status === 'offline'
-        ? `Camera offline${this.camera.error ? `: ${this.camera.error}` : ''}` : null),
+      offlineReason: () =>
+        this.camera.status === 'offline'
+          ? `Camera offline${this.camera.error ? `: ${this.camera.error}` : ''}`
+          : null,
     });
-    this.stats = new StatsOverlay(this.statsEl, () => this.player.pc, () => this.#recentLatency());
+    this.stats = new StatsOverlay(
+      this.statsEl,
+      () => this.player.pc,
+      () => this.#recentLatency(),
+    );
     this.chart = new ActivityChart(this.activityEl, this.id);
     metrics.frames[this.id] ??= 0;
     this.update(camera);
@@ -302,7 +308,8 @@ export class Tile {
     if (stamp === null) return;
     // Glass-to-glass: compare with the wall-clock time the frame is actually displayed.
     const displayDelay = metadata.expectedDisplayTime
-      ? metadata.expectedDisplayTime - performance.now() : 0;
+      ? metadata.expectedDisplayTime - performance.now()
+      : 0;
     const latency = latencyFromStamp(stamp, Date.now() + Math.max(0, displayDelay));
     if (latency === null) return;
     this.lastLatency = latency;
