@@ -111,6 +111,9 @@ def api_schema(live_server: tuple[str, str]) -> Any:
     )
 
 
+# Three CLI runs with Argon2 hashing, a server start and a few hundred requests: longer
+# than the default limit on a busy machine, though about a minute on a quiet one.
+@pytest.mark.timeout(300)
 def test_no_server_errors(api_schema: Any, live_server: tuple[str, str]) -> None:
     base, token = live_server
     headers = {"Authorization": f"Bearer {token}"}
