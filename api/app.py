@@ -18,6 +18,7 @@ from .routes import (
     events,
     health,
     live,
+    mqtt,
     pages,
     recordings,
     tokens,
@@ -37,6 +38,7 @@ HTTP_ROUTERS = (
     users.router,
     tokens.router,
     audit.router,
+    mqtt.router,
     pages.router,  # last: its /{asset} route would shadow nothing, but keep it at the end
 )
 WEBSOCKET_ROUTERS = (live.router,)

@@ -14,11 +14,43 @@ class Problem(BaseModel):
     detail: str = Field(description="What went wrong, for a person to read.")
 
 
+MqttState = Literal["connecting", "connected", "retrying"]
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     version: str
     cameras_online: int
     cameras_total: int
+    mqtt: MqttState | None = Field(
+        None,
+        description="The MQTT bridge's state; absent when MQTT is off. Details (admins): "
+        "GET /api/mqtt.",
+    )
+
+
+class MqttStatus(BaseModel):
+    """The MQTT bridge, for an admin fixing its connection (never the password)."""
+
+    enabled: bool = Field(description="False: no mqtt section in the config file.")
+    state: MqttState | Literal["off"]
+    broker: str | None = Field(None, description="mqtt://host:port or mqtts://host:port.")
+    tls: bool | None = None
+    username: str | None = None
+    client_id: str | None = None
+    topic_prefix: str | None = None
+    discovery: bool | None = None
+    discovery_prefix: str | None = None
+    connected_since: float | None = Field(None, description="Unix seconds; null: not connected.")
+    last_error: str | None = Field(None, description="The last connection failure, in words.")
+    last_error_at: float | None = None
+    failures: int = Field(0, description="Failed attempts since the last connection.")
+    next_retry_at: float | None = Field(None, description="Unix seconds of the next attempt.")
+    published: int = Field(0, description="Messages the broker accepted since start.")
+    queued: int = Field(0, description="Messages waiting for the broker.")
+    dropped: int = Field(0, description="Messages dropped because too many were waiting.")
+    commands_obeyed: int = 0
+    commands_ignored: int = Field(0, description="Invalid or unauthorised command messages.")
 
 
 class CameraLinks(BaseModel):
@@ -167,7 +199,7 @@ class AuditOut(BaseModel):
 
 # ----- events --------------------------------------------------------------------------------
 
-EventKind = Literal["motion", "sound", "offline", "online", "frozen", "tamper", "storage"]
+EventKind = Literal["motion", "sound", "offline", "online", "frozen", "tamper", "storage", "mqtt"]
 RecordingKind = Literal["clip", "continuous"]
 RecordingState = Literal["recording", "complete", "interrupted"]
 

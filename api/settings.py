@@ -31,6 +31,8 @@ from camera.config import CameraConfig, WebRTCConfig
 from camera.errors import ConfigError
 from camera.manager import ConfigSource, autodetect_cameras
 
+from .mqtt_config import MqttConfig
+
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ENV_PREFIX = "SENTRYCAM_"
 
@@ -159,6 +161,9 @@ class Settings(_Model):
     webrtc: WebRTCConfig = Field(default_factory=WebRTCConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    mqtt: MqttConfig | None = Field(
+        None, description="An MQTT broker to publish to (Home Assistant); absent: MQTT is off."
+    )
     cameras: list[CameraConfig] = Field(default_factory=list)
 
     @field_validator("cameras")

@@ -8,7 +8,7 @@ PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 
 # System packages: Chromium for the dashboard tests (Debian's; never a downloaded browser),
-# ffmpeg for ffprobe, opencv-doc's sample videos, PostgreSQL. Installed when we can (root + apt), otherwise we say exactly what to run.
+# ffmpeg for ffprobe, opencv-doc's sample videos, PostgreSQL, mosquitto. Installed when we can (root + apt), otherwise we say exactly what to run.
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
@@ -18,6 +18,8 @@ command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 # Node.js and npm for the dashboard's JavaScript checks (tests/js/run.sh).
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
+# A real MQTT broker for the Home Assistant tests (started by a fixture on a free port).
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"

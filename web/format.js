@@ -1,8 +1,18 @@
 // Shared wording and formatting: event kinds, local times, durations, sizes.
 
-export const KINDS = ['motion', 'sound', 'tamper', 'frozen', 'offline', 'online', 'storage'];
-/** Kinds only users who may see every camera ever get (the disk guard's storage alerts). */
-export const SYSTEM_KINDS = new Set(['storage']);
+export const KINDS = [
+  'motion',
+  'sound',
+  'tamper',
+  'frozen',
+  'offline',
+  'online',
+  'storage',
+  'mqtt',
+];
+/** Kinds only users who may see every camera ever get (the disk guard's storage alerts, the
+ * MQTT broker's refusals). */
+export const SYSTEM_KINDS = new Set(['storage', 'mqtt']);
 /** The "camera" of events not tied to one camera (storage alerts). */
 export const SYSTEM_CAMERA = '*';
 let systemHref = '#events';
@@ -15,6 +25,7 @@ const KIND_LABELS = {
   frozen: 'Frozen picture',
   tamper: 'Tampering',
   storage: 'Storage',
+  mqtt: 'MQTT',
 };
 
 export function kindLabel(kind) {

@@ -13,15 +13,17 @@ from ..schemas import Health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/api/health", response_model=Health)
+@router.get("/api/health", response_model=Health, response_model_exclude_none=True)
 async def health(services: ServicesDep) -> Health:
-    """Liveness for systemd, load balancers and monitoring; no secrets, no auth."""
+    """Liveness for systemd, load balancers and monitoring; no secrets, no auth. The MQTT
+    state is one word (no broker address, no user name): details are at /api/mqtt."""
     cameras = services.cameras.all()
     return Health(
         status="ok",
         version=__version__,
         cameras_online=sum(c.status == "online" for c in cameras),
         cameras_total=len(cameras),
+        mqtt=services.mqtt.state if services.mqtt is not None else None,
     )
 
 

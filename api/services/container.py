@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from camera import __version__
 from camera.manager import CameraManager
 from camera.webrtc import WebRTCService
 
@@ -17,11 +19,20 @@ from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
 from .event_service import EventService
 from .live_channel import LiveChannel
+from .mqtt_bridge import MqttBridge
 from .recording_archive import RecordingService
 
 logger = logging.getLogger("sentrycam")
 
 SETUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a console
+
+
+def dashboard_url(settings: Settings) -> str:
+    """The dashboard's address for links from outside (Home Assistant's device pages)."""
+    if settings.mqtt is not None and settings.mqtt.dashboard_url is not None:
+        return str(settings.mqtt.dashboard_url).rstrip("/") + "/"
+    scheme = "https" if settings.server.tls.enabled else "http"
+    return f"{scheme}://{socket.gethostname()}:{settings.server.port}/"
 
 
 def new_setup_code() -> str:
@@ -42,6 +53,7 @@ class Services:
     live: LiveChannel = field(init=False)
     events: EventService = field(init=False)
     recordings: RecordingService = field(init=False)
+    mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
     setup_code: str | None = None
 
     def __post_init__(self) -> None:
@@ -59,6 +71,17 @@ class Services:
         self.recordings = RecordingService(
             self.db, self.events, self.cameras, self.settings.storage, self.data_dir
         )
+        if self.settings.mqtt is not None:
+            self.mqtt = MqttBridge(
+                self.settings.mqtt,
+                self.db,
+                self.events,
+                self.cameras,
+                self.webrtc,
+                self.settings.cameras,
+                dashboard_url(self.settings),
+                __version__,
+            )
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -75,6 +98,8 @@ class Services:
         self.cameras.start(asyncio.get_running_loop())
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
+        if self.mqtt is not None:
+            await self.mqtt.start()  # connects in the background: never holds up start-up
         await self.recordings.start()
 
     async def setup_pending(self) -> bool:
@@ -90,6 +115,8 @@ class Services:
         await self.recordings.stop()  # every file gets its last fragment
         await self.cameras.stop()
         await self.events.stop()
+        if self.mqtt is not None:
+            await self.mqtt.stop()  # after the events' last end messages: HA sees them
         self.db.close()
 
     async def end_sessions(self, session_hashes: list[str], user_id: int | None = None) -> None:

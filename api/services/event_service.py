@@ -39,7 +39,7 @@ Listener = Callable[[dict[str, Any], str | None], None]
 
 FLUSH_INTERVAL_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
-KINDS = ("motion", "sound", "offline", "online", "frozen", "tamper", "storage")
+KINDS = ("motion", "sound", "offline", "online", "frozen", "tamper", "storage", "mqtt")
 
 
 class RecordingHooks(Protocol):

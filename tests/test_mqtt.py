@@ -1,0 +1,248 @@
+"""MQTT and Home Assistant discovery against a real broker (Debian's mosquitto) and a real
+client subscribed to ``#``: discovery, states, snapshots, commands, reconnects, failures."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from tests.mosquitto import Subscriber, running_broker
+from tests.waiting import wait_until
+
+HA_USER, HA_PASSWORD = "homeassistant", "ha-secret-4"
+CAM_USER, CAM_PASSWORD = "sentrycam", "broker-secret-7"
+
+# What Home Assistant's MQTT discovery documents for each platform we use (its docs'
+# "Configuration Variables"): every key we send must be one of these.
+COMMON = {
+    "availability",
+    "availability_mode",
+    "availability_topic",
+    "device",
+    "enabled_by_default",
+    "encoding",
+    "entity_category",
+    "icon",
+    "json_attributes_template",
+    "json_attributes_topic",
+    "name",
+    "object_id",
+    "origin",
+    "payload_available",
+    "payload_not_available",
+    "qos",
+    "unique_id",
+}
+PLATFORMS: dict[str, tuple[set[str], set[str]]] = {  # component: (required, optional)
+    "camera": ({"topic"}, {"image_encoding"}),
+    "binary_sensor": (
+        {"state_topic"},
+        {"device_class", "expire_after", "force_update", "off_delay", "payload_off",
+         "payload_on", "value_template"},
+    ),
+    "switch": (
+        {"command_topic"},
+        {"command_template", "device_class", "optimistic", "payload_off", "payload_on",
+         "retain", "state_off", "state_on", "state_topic", "value_template"},
+    ),
+    "sensor": (
+        {"state_topic"},
+        {"device_class", "expire_after", "force_update", "last_reset_value_template",
+         "options", "state_class", "suggested_display_precision", "unit_of_measurement",
+         "value_template"},
+    ),
+}  # fmt: skip
+DEVICE_KEYS = {
+    "configuration_url",
+    "connections",
+    "hw_version",
+    "identifiers",
+    "manufacturer",
+    "model",
+    "model_id",
+    "name",
+    "serial_number",
+    "suggested_area",
+    "sw_version",
+    "via_device",
+}
+
+
+def motion_clip(path: Path, fps: int = 10) -> Path:
+    """6 s, looped by the file source: still, a box crossing from 2 s to 3.5 s, still."""
+    width, height = 320, 180
+    with av.open(str(path), "w") as output:
+        stream = output.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.options = {"preset": "ultrafast", "x264-params": f"keyint={fps}:bframes=0"}
+        y, x = np.mgrid[0:height, 0:width]
+        background = (96 + 40 * np.sin(x / 9.0) * np.cos(y / 13.0)).astype(np.uint8)
+        for index in range(6 * fps):
+            t = index / fps
+            picture = background.copy()
+            if 2.0 <= t < 3.5:
+                left = int(20 + (t - 2.0) * 150)
+                picture[60:110, left : left + 50] = 240
+            frame = av.VideoFrame.from_ndarray(np.dstack([picture] * 3), format="rgb24")
+            frame = frame.reformat(format="yuv420p")
+            frame.pts = index
+            frame.time_base = Fraction(1, fps)
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode(None))
+    return path
+
+
+def porch_config(clip: Path, mqtt: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "webrtc": {"ice_addresses": ["127.0.0.1"]},
+        "events": {"cooldown_seconds": 0},
+        "mqtt": mqtt,
+        "cameras": [
+            {
+                "id": "porch",
+                "name": "Porch",
+                "source": str(clip),
+                "width": 320,
+                "height": 180,
+                "fps": 10,
+                "motion": {"quiet_seconds": 1, "frames_to_start": 2},
+                "health": {"frozen_seconds": 0, "tamper": False},
+            }
+        ],
+    }
+
+
+def check_discovery_config(topic: str, config: dict[str, Any]) -> None:
+    component = topic.split("/")[1]
+    required, optional = PLATFORMS[component]
+    assert required <= config.keys(), (topic, required - config.keys())
+    unknown = config.keys() - required - optional - COMMON
+    assert not unknown, (topic, unknown)
+    assert config["device"].keys() <= DEVICE_KEYS
+    assert config["device"]["configuration_url"].startswith("http")
+    assert config["unique_id"] and config["origin"]["name"] == "Sentrycam"
+    for availability in config["availability"]:
+        assert availability["topic"].startswith("sentrycam/")
+    for key in ("state_topic", "command_topic", "topic"):
+        if key in config:
+            assert "+" not in config[key] and "#" not in config[key]
+
+
+async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatch):
+    clip = motion_clip(tmp_path / "porch.mp4")
+    users = {CAM_USER: CAM_PASSWORD, HA_USER: HA_PASSWORD}
+    monkeypatch.setenv("SENTRYCAM_MQTT_PASSWORD", CAM_PASSWORD)
+    with running_broker(users=users) as broker:
+        mqtt = {
+            "host": "127.0.0.1",
+            "port": broker.port,
+            "username": CAM_USER,
+            "password": "${SENTRYCAM_MQTT_PASSWORD}",
+        }
+        server = await start_server(porch_config(clip, mqtt))
+        await server.wait_online("porch")
+        bridge = server.services.mqtt
+        await wait_until(lambda: bridge.state == "connected", 15, "connected")
+        assert (await server.client.get("/api/health")).json()["mqtt"] == "connected"
+
+        # Home Assistant subscribes later: the retained discovery configs reach it.
+        async with Subscriber(broker.port, HA_USER, HA_PASSWORD) as ha:
+            configs = "homeassistant/{}/sentrycam_porch/{}/config"
+            expected = {
+                configs.format(component, key)
+                for component, key in [
+                    ("camera", "snapshot"),
+                    ("binary_sensor", "motion"),
+                    ("binary_sensor", "sound"),
+                    ("binary_sensor", "tamper"),
+                    ("binary_sensor", "connectivity"),
+                    ("switch", "armed"),
+                    ("sensor", "fps"),
+                    ("sensor", "viewers"),
+                ]
+            }
+            await wait_until(
+                lambda: expected <= {t for t, _, retain in ha.messages if retain},
+                10,
+                "every discovery config, retained",
+            )
+            unique_ids = set()
+            for topic in expected:
+                config = json.loads(ha.latest(topic) or b"")
+                check_discovery_config(topic, config)
+                unique_ids.add(config["unique_id"])
+                assert config["device"]["name"] == "Porch"
+            assert len(unique_ids) == len(expected)
+            motion = json.loads(ha.latest(configs.format("binary_sensor", "motion")) or b"")
+            assert motion["device_class"] == "motion"
+            assert motion["state_topic"] == "sentrycam/porch/motion"
+            assert await ha.wait_for("sentrycam/status") == b"online"
+            await ha.wait_for("sentrycam/porch/status", b"online")
+            assert await ha.wait_for("sentrycam/porch/armed") == b"ON"
+
+            # Real motion from the clip: the sensor goes ON, then OFF; a snapshot follows.
+            await ha.wait_for("sentrycam/porch/motion", b"ON", timeout=20)
+            await wait_until(
+                lambda: ha.on("sentrycam/porch/motion")[-1] == b"OFF", 20, "motion OFF"
+            )
+            jpeg = await ha.wait_for("sentrycam/porch/snapshot", timeout=10)
+            picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+            assert picture is not None and picture.shape[:2] == (180, 320)
+            events = [json.loads(p) for p in ha.on("sentrycam/events")]
+            motion_events = [e for e in events if e["kind"] == "motion"]
+            assert motion_events[0]["end"] is None and motion_events[0]["camera"] == "porch"
+            ended = next(e for e in motion_events if e["end"] is not None)
+            rest = (await server.client.get(f"/api/events/{ended['id']}")).json()
+            assert set(rest) == set(ended)
+
+            # Home Assistant disarms the camera; the REST API agrees.
+            await ha.client.publish("sentrycam/porch/armed/set", b"OFF", qos=1)
+            await ha.wait_for("sentrycam/porch/armed", b"OFF")
+            assert (await server.client.get("/api/cameras/porch/arm")).json() == {"armed": False}
+
+            # Only ON/OFF on a configured camera's command topic is obeyed.
+            await ha.client.publish("sentrycam/garage/armed/set", b"ON", qos=1)
+            await ha.client.publish("sentrycam/porch/armed/set", b"maybe", qos=1)
+            await wait_until(lambda: bridge.commands_ignored == 2, 10, "2 ignored commands")
+            assert (await server.client.get("/api/cameras/porch/arm")).json() == {"armed": False}
+
+            # Home Assistant restarts: it announces itself and gets everything again.
+            before = len(ha.on(configs.format("switch", "armed")))
+            await ha.client.publish("homeassistant/status", b"online", qos=1)
+            await wait_until(
+                lambda: len(ha.on(configs.format("switch", "armed"))) > before, 10, "republish"
+            )
+
+        status = (await server.client.get("/api/mqtt")).json()
+        assert status["state"] == "connected"
+        assert status["broker"] == f"mqtt://127.0.0.1:{broker.port}"
+        assert status["commands_obeyed"] == 1
+        assert CAM_PASSWORD not in json.dumps(status)
+
+        # The broker crashes and comes back empty: Sentrycam reconnects by itself and
+        # publishes everything again (the disarmed state included).
+        broker.kill()
+        await wait_until(lambda: bridge.state == "retrying", 15, "connection lost")
+        health = (await server.client.get("/api/health")).json()
+        assert health["mqtt"] == "retrying"
+        assert "127.0.0.1" not in json.dumps(health)  # public: no broker address
+        broker.start(same_port=True)
+        await wait_until(lambda: bridge.state == "connected", 20, "reconnected")
+        async with Subscriber(broker.port, HA_USER, HA_PASSWORD) as ha:
+            await ha.wait_for(configs.format("switch", "armed"))
+            assert await ha.wait_for("sentrycam/porch/armed") == b"OFF"
+            assert await ha.wait_for("sentrycam/status") == b"online"
+            await ha.wait_for("sentrycam/porch/snapshot")
+
+        # A clean stop says offline itself (no will needed).
+        async with Subscriber(broker.port, HA_USER, HA_PASSWORD) as ha:
+            await server.services.mqtt.stop()
+            await ha.wait_for("sentrycam/status", b"offline")
+
