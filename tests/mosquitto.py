@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiomqtt
 import pytest
 
 from tests.waiting import WaitTimeout, wait_until, wait_until_blocking
@@ -103,9 +104,11 @@ class Mosquitto:
             self._own(passwords, 0o600)
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         if self.tls is not None:
-            cert, key = self.tls
-            for path in (cert, key):
-                self._own(path, 0o600)
+            # Copies in the broker's own directory: it may not reach the test's.
+            cert, key = self.root / "cert.pem", self.root / "key.pem"
+            for source, copy in zip(self.tls, (cert, key), strict=True):
+                shutil.copyfile(source, copy)
+                self._own(copy, 0o600)
             lines += [f"certfile {cert}", f"keyfile {key}"]
         config = self.root / "mosquitto.conf"
         config.write_text("\n".join(lines) + "\n")
@@ -119,25 +122,42 @@ class Mosquitto:
             if not same_port:
                 self.port = _free_port()
             config = self._write_config()
-            self.process = process = subprocess.Popen(
-                [str(BROKER), "-c", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                wait_until_blocking(
-                    lambda: process.poll() is not None or _accepting(self.port),
-                    START_TIMEOUT_S,
-                    "mosquitto listening",
-                    interval=0.02,
-                )
-            except WaitTimeout:
-                self.kill()
-                raise MosquittoUnavailable(f"mosquitto did not listen; log:\n{self.log_text()}")
-            if process.poll() is None:
+            if self._launch(config):
                 return self
         raise MosquittoUnavailable(f"mosquitto exited; log:\n{self.log_text()}")
+
+    def _launch(self, config: Path) -> bool:
+        self.process = process = subprocess.Popen(
+            [str(BROKER), "-c", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until_blocking(
+                lambda: process.poll() is not None or _accepting(self.port),
+                START_TIMEOUT_S,
+                "mosquitto listening",
+                interval=0.02,
+            )
+        except WaitTimeout:
+            self.kill()
+            log = self.log_text()
+            raise MosquittoUnavailable(f"mosquitto did not listen; log:\n{log}") from None
+        return process.poll() is None
+
+    def set_password(self, name: str, password: str) -> None:
+        """Change a user's password and make the running broker reload its password file."""
+        passwords = self.root / "passwords"
+        subprocess.run(
+            [str(PASSWD), "-b", str(passwords), name, password],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        self._own(passwords, 0o600)
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
 
     def kill(self) -> None:
         """SIGKILL: a crash (clients see their connection reset)."""
@@ -188,11 +208,16 @@ class Subscriber:
     ``async with Subscriber(port) as sub:``; ``sub.messages`` is [(topic, payload, retain)].
     """
 
-    def __init__(self, port: int, username: str | None = None, password: str | None = None):
-        import aiomqtt
-
+    def __init__(
+        self,
+        port: int,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: Path | None = None,
+    ) -> None:
+        tls = aiomqtt.TLSParameters(ca_certs=str(ca_file)) if ca_file else None
         self._client = aiomqtt.Client(
-            "127.0.0.1", port, username=username, password=password, timeout=10
+            "127.0.0.1", port, username=username, password=password, timeout=10, tls_params=tls
         )
         self.messages: list[tuple[str, bytes, bool]] = []
         self._task: asyncio.Task[None] | None = None
@@ -229,7 +254,9 @@ class Subscriber:
         seen = self.on(topic)
         return seen[-1] if seen else None
 
-    async def wait_for(self, topic: str, payload: bytes | None = None, timeout: float = 15) -> bytes:
+    async def wait_for(
+        self, topic: str, payload: bytes | None = None, timeout: float = 15
+    ) -> bytes:
         """The first (or first matching) payload on ``topic``, waiting for it."""
 
         def found() -> bytes | None:

@@ -3,6 +3,7 @@ client subscribed to ``#``: discovery, states, snapshots, commands, reconnects, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -11,10 +12,13 @@ from typing import Any
 import av
 import cv2
 import numpy as np
-import pytest
 
+from api.tls import make_self_signed
+from tests.conftest import demo_config, free_port
 from tests.mosquitto import Subscriber, running_broker
+from tests.test_cli import run_serve
 from tests.waiting import wait_until
+from tests.whep_client import connect, hang_up
 
 HA_USER, HA_PASSWORD = "homeassistant", "ha-secret-4"
 CAM_USER, CAM_PASSWORD = "sentrycam", "broker-secret-7"
@@ -127,12 +131,14 @@ def check_discovery_config(topic: str, config: dict[str, Any]) -> None:
     assert not unknown, (topic, unknown)
     assert config["device"].keys() <= DEVICE_KEYS
     assert config["device"]["configuration_url"].startswith("http")
-    assert config["unique_id"] and config["origin"]["name"] == "Sentrycam"
+    assert config["unique_id"]
+    assert config["origin"]["name"] == "Sentrycam"
     for availability in config["availability"]:
         assert availability["topic"].startswith("sentrycam/")
     for key in ("state_topic", "command_topic", "topic"):
         if key in config:
-            assert "+" not in config[key] and "#" not in config[key]
+            assert "+" not in config[key]
+            assert "#" not in config[key]
 
 
 async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatch):
@@ -194,10 +200,12 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
             )
             jpeg = await ha.wait_for("sentrycam/porch/snapshot", timeout=10)
             picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-            assert picture is not None and picture.shape[:2] == (180, 320)
+            assert picture is not None
+            assert picture.shape[:2] == (180, 320)
             events = [json.loads(p) for p in ha.on("sentrycam/events")]
             motion_events = [e for e in events if e["kind"] == "motion"]
-            assert motion_events[0]["end"] is None and motion_events[0]["camera"] == "porch"
+            assert motion_events[0]["end"] is None
+            assert motion_events[0]["camera"] == "porch"
             ended = next(e for e in motion_events if e["end"] is not None)
             rest = (await server.client.get(f"/api/events/{ended['id']}")).json()
             assert set(rest) == set(ended)
@@ -246,3 +254,79 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
             await server.services.mqtt.stop()
             await ha.wait_for("sentrycam/status", b"offline")
 
+
+async def test_a_refused_login_is_reported_retried_and_harms_nothing(
+    start_server, tmp_path, caplog
+):
+    config = demo_config(audio=None, width=320, height=180, fps=10)
+    with running_broker(users={CAM_USER: CAM_PASSWORD}) as broker:
+        wrong = "not-the-password-3"
+        config["mqtt"] = {
+            "host": "127.0.0.1",
+            "port": broker.port,
+            "username": CAM_USER,
+            "password": wrong,
+        }
+        server = await start_server(config)
+        bridge = server.services.mqtt
+        await wait_until(lambda: bridge.failures >= 2, 15, "two refused attempts")
+        status = (await server.client.get("/api/mqtt")).json()
+        assert status["state"] == "retrying"
+        assert "refused the login" in status["last_error"]
+        assert "mqtt.password" in status["last_error"]
+        assert status["next_retry_at"] > status["last_error_at"]
+        assert (await server.client.get("/api/health")).json()["mqtt"] == "retrying"
+        # One alert on the live channel (stored like every live message), for admins.
+        (alert,) = (await server.client.get("/api/events", params={"kind": "mqtt"})).json()[
+            "events"
+        ]
+        assert alert["alert"] is True
+        assert alert["camera"] == "*"
+        assert "refused the login" in alert["detail"]
+        refusals = [r for r in caplog.records if "refused the login" in r.getMessage()]
+        assert refusals
+        assert refusals[0].levelname == "WARNING"
+        everything = json.dumps(status) + json.dumps(alert) + caplog.text
+        assert wrong not in everything
+
+        # Live view does not notice.
+        await server.wait_online("demo")
+        viewer = await connect(server.client, "demo", audio=False)
+        await viewer.next_video_frame()
+        await hang_up(server.client, viewer)
+
+        # The broker's password file is fixed: the next attempt gets in, no restart.
+        broker.set_password(CAM_USER, wrong)
+        await wait_until(lambda: bridge.state == "connected", 20, "connected")
+        assert (await server.client.get("/api/health")).json()["mqtt"] == "connected"
+
+
+async def test_a_killed_server_goes_offline_by_its_last_will(tmp_path):
+    cert, key = tmp_path / "broker.pem", tmp_path / "broker.key"
+    make_self_signed(cert, key)
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(cert.read_bytes())  # the broker's own self-signed certificate
+    with running_broker(tls=(cert, key)) as broker:  # anonymous, TLS only
+        config = (
+            "webrtc:\n  ice_addresses: ['127.0.0.1']\n"
+            f"mqtt:\n  host: 127.0.0.1\n  port: {broker.port}\n  tls: {ca_file}\n"
+            "  topic_prefix: home/cams\n"
+            "cameras:\n  - id: demo\n    source: demo\n    width: 320\n    height: 180\n"
+        )
+        async with Subscriber(broker.port, ca_file=ca_file) as ha:
+            process = run_serve(tmp_path, config, free_port())
+            try:
+                await ha.wait_for("home/cams/status", b"online", timeout=60)
+                await ha.wait_for("home/cams/demo/status", b"online", timeout=30)
+                await ha.wait_for("homeassistant/switch/home_cams_demo/armed/config")
+                process.kill()  # kill -9: no goodbye, the broker speaks for it
+                await asyncio.to_thread(process.wait, 30)
+                await wait_until(
+                    lambda: ha.latest("home/cams/status") == b"offline", 15, "last will"
+                )
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                output, _ = process.communicate()
+            assert "MQTT: connected to mqtts://127.0.0.1" in output
