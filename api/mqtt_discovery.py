@@ -204,11 +204,3 @@ def is_own_config(discovery: Discovery, config_topic: str, payload: dict[str, An
         return False
     topic = payload.get("state_topic") or payload.get("topic")
     return isinstance(topic, str) and topic.startswith(f"{discovery.topics.prefix}/")
-
-
-def config_camera(discovery: Discovery, config_topic: str) -> str | None:
-    """The camera id in one of this Sentrycam's config topics."""
-    parts = config_topic.split("/")
-    if len(parts) < 4 or not parts[-3].startswith(f"{discovery.node}_"):
-        return None
-    return parts[-3][len(discovery.node) + 1 :] or None

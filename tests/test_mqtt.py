@@ -152,6 +152,17 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
             "username": CAM_USER,
             "password": "${SENTRYCAM_MQTT_PASSWORD}",
         }
+        # Left over from earlier runs: a camera since removed (ours: deleted) and another
+        # Sentrycam's camera (topic prefix sentrycam_garage: left alone).
+        stale = "homeassistant/binary_sensor/sentrycam_shed/motion/config"
+        foreign = "homeassistant/binary_sensor/sentrycam_garage_porch/motion/config"
+        async with Subscriber(broker.port, HA_USER, HA_PASSWORD) as old:
+            for topic, state_topic in [
+                (stale, "sentrycam/shed/motion"),
+                (foreign, "sentrycam_garage/porch/motion"),
+            ]:
+                config = json.dumps({"state_topic": state_topic, "unique_id": topic})
+                await old.client.publish(topic, config.encode(), qos=1, retain=True)
         server = await start_server(porch_config(clip, mqtt))
         await server.wait_online("porch")
         bridge = server.services.mqtt
@@ -186,6 +197,8 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
                 unique_ids.add(config["unique_id"])
                 assert config["device"]["name"] == "Porch"
             assert len(unique_ids) == len(expected)
+            assert ha.latest(stale) is None  # deleted before we subscribed
+            assert ha.latest(foreign) is not None
             motion = json.loads(ha.latest(configs.format("binary_sensor", "motion")) or b"")
             assert motion["device_class"] == "motion"
             assert motion["state_topic"] == "sentrycam/porch/motion"
@@ -269,7 +282,7 @@ async def test_a_refused_login_is_reported_retried_and_harms_nothing(
         }
         server = await start_server(config)
         bridge = server.services.mqtt
-        await wait_until(lambda: bridge.failures >= 2, 15, "two refused attempts")
+        await wait_until(lambda: bridge.link.failures >= 2, 15, "two refused attempts")
         status = (await server.client.get("/api/mqtt")).json()
         assert status["state"] == "retrying"
         assert "refused the login" in status["last_error"]

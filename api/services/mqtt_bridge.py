@@ -1,34 +1,29 @@
 """The MQTT bridge: camera states, events and snapshots to a broker; arm commands back.
 
 Runs on the event loop and never holds it up: the live-message listener only records the
-new state and wakes the sender; everything that waits (the broker, the database, files)
-happens in the bridge's own tasks::
+new state in the link (``api.services.mqtt_link``, which owns the connection); everything
+that waits (the broker, the database, files) happens in tasks::
 
-    EventService listener ─▶ retained state (topic ─▶ payload) + outbox ─▶ sender ─▶ broker
-    snapshot task: event JPEGs (after the event store's flush) ───────────▶ │
-    diagnostics task: viewers each second, frame rate every 30 s ─────────▶ │
-    receiver ◀─ P/<camera>/armed/set, homeassistant/status ◀───────────────────┘
+    EventService listener ──────────────────────────────────┐
+    snapshot task: event JPEGs, after the event store's flush ┼─▶ MqttLink ─▶ broker
+    diagnostics task: viewers each second, frame rate 30 s ──┘      │
+    commands ◀── P/<camera>/armed/set, homeassistant/status ◀──────┘
 
-The retained state is the truth: after every (re)connect, and when Home Assistant announces
-itself (``<discovery prefix>/status`` ``online``), all of it is published again, discovery
-configs first. A broker that is down, slow or refuses the login is retried with backoff
-(1 s doubling to 60 s) and reported: the log, ``state`` (``/api/health``), ``status()``
-(``/api/mqtt``) and one live-channel alert when the login is refused or the broker has been
-unreachable for ``ALERT_AFTER_S``. Topic names and payloads: ``api.mqtt_discovery``; what
-each live message means: ``api.mqtt_state``.
+What each live message means: ``api.mqtt_state``; topic names and discovery configs:
+``api.mqtt_discovery``. Home Assistant's ``online`` on ``<discovery prefix>/status``
+republishes everything, so its entities survive its restart. Discovery configs that this
+Sentrycam published once but no longer does (a camera removed from the config file, or
+``discovery: false``) are deleted when the broker hands them over at connect.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import random
 import time
-from collections import deque
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiomqtt
 from sqlalchemy import func, select
@@ -45,12 +40,12 @@ from ..mqtt_config import MqttConfig
 from ..mqtt_discovery import (
     BINARY_KINDS,
     OFF,
-    OFFLINE,
     ONLINE,
     CameraDevice,
     Discovery,
     Topics,
     camera_configs,
+    is_own_config,
     model_of,
 )
 from ..mqtt_state import (
@@ -60,27 +55,18 @@ from ..mqtt_state import (
     SnapshotWanted,
     armed,
     camera_status,
-    describe,
     parse_command,
-    retry_delay,
     state,
     updates_for,
 )
 from .event_service import EventService
+from .mqtt_link import LinkState, MqttLink
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("api.services.mqtt")
 
-State = Literal["connecting", "connected", "retrying"]
-
-OUTBOX_MAX = 1000  # messages waiting for the broker; past this the oldest go
-INCOMING_MAX = 1000
 FPS_EVERY_S = 30.0
 VIEWERS_EVERY_S = 1.0
-ALERT_AFTER_S = 60.0  # unreachable this long: one alert on the live channel
-STEADY_AFTER_S = 30.0  # a connection that lasted this long resets the backoff
-LOG_REPEAT_S = 600.0  # the same failure is logged again after this long
 IGNORED_LOG_EVERY_S = 10.0
-STOP_TIMEOUT_S = 3.0
 
 
 class MqttBridge:
@@ -108,117 +94,78 @@ class MqttBridge:
             CameraDevice(c.id, c.display_name, model_of(c.source_kind)) for c in camera_configs
         ]
         self._ids = frozenset(c.id for c in camera_configs)
-        self.broker = f"mqtt{'s' if config.tls is not False else ''}://{config.host}:"
-        self.broker += str(config.effective_port)
-        # The truth, republished on every connect: topic -> retained message, in order.
-        self._retained: dict[str, Publish] = {}
-        self._outbox: deque[Publish] = deque()
-        self._resync = True
-        self._wake = asyncio.Event()
-        self._idle = asyncio.Event()
+        self._birth = f"{config.discovery_prefix}/status"
+        self._config_filter = f"{config.discovery_prefix}/+/+/+/config"
+        self.link = MqttLink(
+            config,
+            self.topics.status,
+            [(self.topics.arm_commands, 1), (self._birth, 1), (self._config_filter, 0)],
+            self._on_message,
+            lambda text: self._events.system_alert("mqtt", text),
+        )
         self._snapshots_due: dict[str, int] = {}
         self._snapshots_sent: dict[str, int] = {}
         self._snapshot_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._connection: asyncio.Task[None] | None = None
-        self._stopped = False
-        self._down_since: float | None = None
-        self._alerted = False
-        self._logged: tuple[str, float] = ("", 0.0)
         self._ignored_logged = -IGNORED_LOG_EVERY_S
-        # What status() reports.
-        self.state: State = "connecting"
-        self.connected_since: float | None = None
-        self.last_error: str | None = None
-        self.last_error_at: float | None = None
-        self.failures = 0
-        self.next_retry_at: float | None = None
-        self.published = 0
-        self.dropped = 0
         self.commands_obeyed = 0
         self.commands_ignored = 0
+
+    @property
+    def state(self) -> LinkState:
+        return self.link.state
 
     # ----- life cycle --------------------------------------------------------------------
 
     async def start(self) -> None:
         self._seed()
         self._events.add_listener(self._on_live)
-        self._connection = asyncio.create_task(self._connect_forever(), name="mqtt-connection")
+        self.link.start()
         self._tasks = [
-            self._connection,
             asyncio.create_task(self._snapshot_loop(), name="mqtt-snapshots"),
             asyncio.create_task(self._diagnostics_loop(), name="mqtt-diagnostics"),
         ]
 
     async def stop(self) -> None:
-        """Publish what is still queued and ``offline``, briefly, then disconnect cleanly."""
-        if self._stopped:
-            return
-        self._stopped = True
         self._events.remove_listener(self._on_live)
-        for task in self._tasks[1:]:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        if self.state == "connected":
-            self._set(state(self.topics.status, OFFLINE))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drained(), STOP_TIMEOUT_S)
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S)
-
-    async def _drained(self) -> None:
-        while self._outbox or self._resync:
-            self._idle.clear()
-            await self._idle.wait()
+        if tasks:
+            await asyncio.wait(tasks)
+        await self.link.stop()
 
     def _seed(self) -> None:
         """The retained state before anything happened: bridge online, discovery configs,
         then each camera's states."""
-        self._set(state(self.topics.status, ONLINE))
+        self.link.set(state(self.topics.status, ONLINE))
         if self._config.discovery:
             for device in self._devices:
                 for topic, config in camera_configs(self._discovery, device):
-                    payload = _json(config)
-                    self._set(Publish(topic, payload, retain=True))
+                    self.link.set(Publish(topic, _json(config), retain=True))
         for device in self._devices:
             camera = device.id
-            self._set(camera_status(self.topics, camera, self._camera_status(camera)))
-            self._set(armed(self.topics, camera, self._events.armed(camera)))
+            self.link.set(camera_status(self.topics, camera, self._camera_status(camera)))
+            self.link.set(armed(self.topics, camera, self._events.armed(camera)))
             for kind in BINARY_KINDS:
-                self._set(state(self.topics.camera(camera, kind), OFF))
+                self.link.set(state(self.topics.camera(camera, kind), OFF))
             self._diagnose(camera, fps=True)
 
-    # ----- what to publish (event loop, returns at once) ---------------------------------
+    # ----- live messages (event loop, returns at once) -----------------------------------
 
     def _on_live(self, message: dict[str, Any], camera: str | None) -> None:
-        """The ``EventService`` listener: record the new state, wake the sender."""
+        """The ``EventService`` listener."""
         for update in updates_for(self.topics, message, self._ids):
             if isinstance(update, SnapshotWanted):
                 due = self._snapshots_due.get(update.camera, 0)
                 self._snapshots_due[update.camera] = max(due, update.event_id)
                 self._snapshot_wake.set()
+            elif update.retain:
+                self.link.set(update)
             else:
-                self._set(update)
+                self.link.send(update)
         if message.get("type") == "camera" and camera in self._ids:
             self._diagnose(camera, fps=True)
-
-    def _set(self, message: Publish) -> None:
-        if message.retain:
-            if self._retained.get(message.topic) == message:
-                return
-            self._retained[message.topic] = message
-        if len(self._outbox) >= OUTBOX_MAX:
-            lost = self._outbox.popleft()
-            self.dropped += 1
-            self._resync = self._resync or lost.retain
-        self._outbox.append(message)
-        self._wake.set()
-
-    def request_resync(self) -> None:
-        """Publish every retained message again (Home Assistant restarted)."""
-        self._resync = True
-        self._wake.set()
 
     def _camera_status(self, camera: str) -> str:
         try:
@@ -226,18 +173,21 @@ class MqttBridge:
         except UnknownCamera:
             return "offline"
 
+    # ----- diagnostics -------------------------------------------------------------------
+
     def _diagnose(self, camera_id: str, fps: bool) -> None:
         try:
             camera = self._cameras.get(camera_id)
         except UnknownCamera:  # not started (yet)
             return
         viewers = self._webrtc.viewers(camera_id)
-        self._set(state(self.topics.camera(camera_id, "viewers"), str(viewers)))
+        self.link.set(state(self.topics.camera(camera_id, "viewers"), str(viewers)))
         if fps:
-            self._set(state(self.topics.camera(camera_id, "fps"), f"{camera.info().fps:.1f}"))
+            rate = f"{camera.info().fps:.1f}"
+            self.link.set(state(self.topics.camera(camera_id, "fps"), rate))
 
     async def _diagnostics_loop(self) -> None:
-        """Viewers every second (published on change), the frame rate every 30 s."""
+        """Viewers every second (sent only when they change), the frame rate every 30 s."""
         last_fps = time.monotonic()
         while True:
             await asyncio.sleep(VIEWERS_EVERY_S)
@@ -275,147 +225,55 @@ class MqttBridge:
         jpeg = await asyncio.to_thread(_read, path)
         if jpeg:
             self._snapshots_sent[camera] = event_id
-            self._set(Publish(self.topics.camera(camera, "snapshot"), jpeg, retain=True))
+            self.link.set(Publish(self.topics.camera(camera, "snapshot"), jpeg, retain=True))
 
-    # ----- the connection ----------------------------------------------------------------
+    # ----- incoming messages -------------------------------------------------------------
 
-    def _client(self) -> aiomqtt.Client:
-        config = self._config
-        tls = None
-        if config.tls is not False:
-            # True: the system's CAs (paho loads the default store); a path: that CA file.
-            tls = aiomqtt.TLSParameters(ca_certs=None if config.tls is True else str(config.tls))
-        password = config.password.get_secret_value() if config.password else None
-        return aiomqtt.Client(
-            config.host,
-            config.effective_port,
-            username=config.username,
-            password=password,
-            identifier=config.effective_client_id,
-            will=aiomqtt.Will(self.topics.status, OFFLINE, qos=1, retain=True),
-            keepalive=config.keepalive,
-            tls_params=tls,
-            max_queued_incoming_messages=INCOMING_MAX,
-            logger=logging.getLogger(f"{__name__}.client"),
-        )
-
-    async def _connect_forever(self) -> None:
-        failures = 0
-        while True:
-            error: BaseException | None = None
-            connected_at: float | None = None
-            try:
-                async with self._client() as client:
-                    connected_at = time.monotonic()
-                    self._connected()
-                    await self._session(client)
-            except* aiomqtt.MqttError as group:
-                error = group.exceptions[0]
-            except* Exception as group:
-                # The top of a background task: a bug must not end MQTT for good.
-                logger.error("MQTT: the connection task failed", exc_info=group)
-                error = group.exceptions[0]
-            if connected_at is not None and time.monotonic() - connected_at >= STEADY_AFTER_S:
-                failures = 0
-            failures += 1
-            delay = retry_delay(failures) * random.uniform(0.9, 1.1)  # jitter
-            self._failed(error, failures, delay, lost=connected_at is not None)
-            await asyncio.sleep(delay)
-
-    def _connected(self) -> None:
-        self.state = "connected"
-        self.connected_since = time.time()
-        self.failures = 0
-        self.next_retry_at = None
-        self._down_since = None
-        self._alerted = False
-        self._logged = ("", 0.0)
-        self._resync = True  # the broker may have lost everything (no persistence, restart)
-        logger.info("MQTT: connected to %s as %s", self.broker, self._config.effective_client_id)
-
-    def _failed(self, error: BaseException | None, failures: int, delay: float, lost: bool) -> None:
-        failure = describe(error or RuntimeError("connection ended"), self.broker)
-        now = time.monotonic()
-        self.state = "retrying"
-        self.connected_since = None
-        self.last_error, self.last_error_at = failure.text, time.time()
-        self.failures = failures
-        self.next_retry_at = time.time() + delay
-        if self._down_since is None:
-            self._down_since = now
-        text = f"MQTT: {'connection lost: ' if lost else ''}{failure.text}"
-        if failure.text != self._logged[0] or now - self._logged[1] >= LOG_REPEAT_S:
-            self._logged = (failure.text, now)
-            logger.warning("%s; retrying in %.0f s (attempt %d)", text, delay, failures + 1)
-        if not self._alerted and (failure.login_refused or now - self._down_since >= ALERT_AFTER_S):
-            self._alerted = True
-            self._events.system_alert("mqtt", text)
-
-    async def _session(self, client: aiomqtt.Client) -> None:
-        await client.subscribe(self.topics.arm_commands, qos=1)
-        if self._config.discovery:
-            await client.subscribe(f"{self._config.discovery_prefix}/status", qos=1)
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._send(client), name="mqtt-send")
-            group.create_task(self._receive(client), name="mqtt-receive")
-
-    async def _send(self, client: aiomqtt.Client) -> None:
-        while True:
-            self._wake.clear()
-            if self._resync:
-                self._resync = False
-                # Retained messages still queued are older than the state sent now.
-                self._outbox = deque(m for m in self._outbox if not m.retain)
-                for message in list(self._retained.values()):
-                    await self._publish(client, message)
-            while self._outbox:
-                message = self._outbox[0]
-                await self._publish(client, message)  # on failure it stays queued
-                if self._outbox and self._outbox[0] is message:
-                    self._outbox.popleft()
-            self._idle.set()
-            await self._wake.wait()
-
-    async def _publish(self, client: aiomqtt.Client, message: Publish) -> None:
-        await client.publish(message.topic, message.payload, qos=1, retain=message.retain)
-        self.published += 1
-
-    async def _receive(self, client: aiomqtt.Client) -> None:
-        birth = f"{self._config.discovery_prefix}/status"
-        async for message in client.messages:
-            topic = message.topic.value
-            payload = message.payload if isinstance(message.payload, bytes) else b""
-            if topic == birth:
-                # A retained birth message only repeats what we published at connect.
-                if payload.strip() == b"online" and not message.retain:
-                    logger.info("MQTT: Home Assistant came online; publishing everything again")
-                    self.request_resync()
-                continue
+    async def _on_message(self, message: aiomqtt.Message) -> None:
+        topic = message.topic.value
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        if topic == self._birth:
+            # A retained birth message only repeats what was published at connect.
+            if payload.strip() == b"online" and not message.retain:
+                logger.info("MQTT: Home Assistant came online; publishing everything again")
+                self.link.resync()
+        elif message.topic.matches(self._config_filter):
+            if message.retain and payload:
+                self._forget_stale(topic, payload)
+        else:
             command = parse_command(self.topics, topic, payload, message.retain, self._ids)
             if isinstance(command, Ignored):
                 self._ignore(command)
             else:
                 await self._obey(command)
 
+    def _forget_stale(self, topic: str, payload: bytes) -> None:
+        """Delete a discovery config of ours that is no longer published."""
+        if self.link.is_set(topic):
+            return
+        try:
+            config = json.loads(payload)
+        except ValueError:
+            return
+        if isinstance(config, dict) and is_own_config(self._discovery, topic, config):
+            logger.info("MQTT: removing the stale discovery config %s", topic)
+            self.link.send(Publish(topic, b"", retain=True))
+
     def _ignore(self, ignored: Ignored) -> None:
         self.commands_ignored += 1
         now = time.monotonic()
+        level = logging.DEBUG
         if now - self._ignored_logged >= IGNORED_LOG_EVERY_S:
-            self._ignored_logged = now
-            logger.warning("MQTT: ignored a message: %s", ignored.reason)
-        else:
-            logger.debug("MQTT: ignored a message: %s", ignored.reason)
+            self._ignored_logged, level = now, logging.WARNING
+        logger.log(level, "MQTT: ignored a message: %s", ignored.reason)
 
     async def _obey(self, command: ArmCommand) -> None:
-        logger.info(
-            "MQTT: %s %s by an MQTT command",
-            "arming" if command.armed else "disarming",
-            command.camera,
-        )
+        verb = "arming" if command.armed else "disarming"
+        logger.info("MQTT: %s %s by an MQTT command", verb, command.camera)
         try:
             await self._events.set_armed(command.camera, command.armed)
         except Exception:
-            logger.exception("MQTT: arming %s failed", command.camera)
+            logger.exception("MQTT: %s %s failed", verb, command.camera)
             return
         self.commands_obeyed += 1
 
@@ -425,23 +283,10 @@ class MqttBridge:
         """Everything an admin needs to fix the connection (no password)."""
         config = self._config
         return {
-            "enabled": True,
-            "state": self.state,
-            "broker": self.broker,
-            "tls": config.tls is not False,
-            "username": config.username,
-            "client_id": config.effective_client_id,
+            **self.link.status(),
             "topic_prefix": config.topic_prefix,
             "discovery": config.discovery,
             "discovery_prefix": config.discovery_prefix,
-            "connected_since": self.connected_since,
-            "last_error": self.last_error,
-            "last_error_at": self.last_error_at,
-            "failures": self.failures,
-            "next_retry_at": self.next_retry_at,
-            "published": self.published,
-            "queued": len(self._outbox),
-            "dropped": self.dropped,
             "commands_obeyed": self.commands_obeyed,
             "commands_ignored": self.commands_ignored,
         }
