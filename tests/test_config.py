@@ -16,10 +16,12 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_full_example_config_is_valid(monkeypatch):
     monkeypatch.setenv("SENTRYCAM_GARAGE_PASSWORD", "example")
+    monkeypatch.setenv("SENTRYCAM_MQTT_PASSWORD", "example")
     example = Path(__file__).parent.parent / "docs" / "config.example.yaml"
     settings = load_settings(example)
     assert settings.cameras
     assert all(camera.id for camera in settings.cameras)
+    assert settings.mqtt is not None
 
 
 def test_defaults(tmp_path):
