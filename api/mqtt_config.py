@@ -81,7 +81,10 @@ class MqttConfig(BaseModel):
         "devices' 'visit' link; default http(s)://<this host's name>:<server.port>/.",
     )
     keepalive: int = Field(
-        60, ge=5, le=3600, description="Seconds between pings; the broker drops a silent client after 1.5x."
+        60,
+        ge=5,
+        le=3600,
+        description="Seconds between pings; the broker drops a silent client after 1.5x.",
     )
 
     @field_validator("host")
