@@ -76,6 +76,16 @@ class Mosquitto:
         if self._owner is not None:
             os.chown(path, self._owner.pw_uid, self._owner.pw_gid)
 
+    def _passwd(self, name: str, password: str) -> None:
+        passwords = self.root / "passwords"
+        subprocess.run(
+            [str(PASSWD), "-b", str(passwords), name, password],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        self._own(passwords, 0o600)
+
     def _write_config(self) -> Path:
         lines = [
             f"listener {self.port} 127.0.0.1",
@@ -95,13 +105,7 @@ class Mosquitto:
             passwords = self.root / "passwords"
             passwords.write_text("")
             for name, password in self.users.items():
-                subprocess.run(
-                    [str(PASSWD), "-b", str(passwords), name, password],
-                    check=True,
-                    capture_output=True,
-                    timeout=30,
-                )
-            self._own(passwords, 0o600)
+                self._passwd(name, password)
             lines += ["allow_anonymous false", f"password_file {passwords}"]
         if self.tls is not None:
             # Copies in the broker's own directory: it may not reach the test's.
@@ -148,14 +152,7 @@ class Mosquitto:
 
     def set_password(self, name: str, password: str) -> None:
         """Change a user's password and make the running broker reload its password file."""
-        passwords = self.root / "passwords"
-        subprocess.run(
-            [str(PASSWD), "-b", str(passwords), name, password],
-            check=True,
-            capture_output=True,
-            timeout=30,
-        )
-        self._own(passwords, 0o600)
+        self._passwd(name, password)
         assert self.process is not None
         self.process.send_signal(signal.SIGHUP)
 

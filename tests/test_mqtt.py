@@ -17,6 +17,7 @@ from api.tls import make_self_signed
 from tests.conftest import demo_config, free_port
 from tests.mosquitto import Subscriber, running_broker
 from tests.test_cli import run_serve
+from tests.test_mqtt_units import ENTITIES
 from tests.waiting import wait_until
 from tests.whep_client import connect, hang_up
 
@@ -172,19 +173,7 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
         # Home Assistant subscribes later: the retained discovery configs reach it.
         async with Subscriber(broker.port, HA_USER, HA_PASSWORD) as ha:
             configs = "homeassistant/{}/sentrycam_porch/{}/config"
-            expected = {
-                configs.format(component, key)
-                for component, key in [
-                    ("camera", "snapshot"),
-                    ("binary_sensor", "motion"),
-                    ("binary_sensor", "sound"),
-                    ("binary_sensor", "tamper"),
-                    ("binary_sensor", "connectivity"),
-                    ("switch", "armed"),
-                    ("sensor", "fps"),
-                    ("sensor", "viewers"),
-                ]
-            }
+            expected = {configs.format(component, key) for component, key in ENTITIES}
             await wait_until(
                 lambda: expected <= {t for t, _, retain in ha.messages if retain},
                 10,

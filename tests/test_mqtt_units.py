@@ -34,6 +34,17 @@ from api.settings import parse_settings
 from camera.errors import ConfigError
 
 TOPICS = Topics("sentrycam")
+# (component, entity) of every camera's Home Assistant entities.
+ENTITIES = [
+    ("camera", "snapshot"),
+    ("binary_sensor", "motion"),
+    ("binary_sensor", "sound"),
+    ("binary_sensor", "tamper"),
+    ("binary_sensor", "connectivity"),
+    ("switch", "armed"),
+    ("sensor", "fps"),
+    ("sensor", "viewers"),
+]
 CAMERAS = frozenset({"porch", "garage"})
 
 
@@ -117,17 +128,7 @@ def test_command_topics(topic, camera):
 def test_one_device_per_camera_with_every_entity():
     configs = dict(camera_configs(discovery(), CameraDevice("porch", "Porch", "Sentrycam IP")))
     assert sorted(configs) == sorted(
-        f"homeassistant/{component}/sentrycam_porch/{key}/config"
-        for component, key in [
-            ("camera", "snapshot"),
-            ("binary_sensor", "motion"),
-            ("binary_sensor", "sound"),
-            ("binary_sensor", "tamper"),
-            ("binary_sensor", "connectivity"),
-            ("switch", "armed"),
-            ("sensor", "fps"),
-            ("sensor", "viewers"),
-        ]
+        f"homeassistant/{component}/sentrycam_porch/{key}/config" for component, key in ENTITIES
     )
     devices = {json.dumps(c["device"], sort_keys=True) for c in configs.values()}
     assert len(devices) == 1  # one Home Assistant device
