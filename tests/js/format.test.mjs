@@ -34,6 +34,7 @@ describe('kinds', () => {
       'Offline',
       'Back online',
       'Storage',
+      'MQTT',
     ]);
     assert.equal(kindLabel('meteor'), 'meteor');
     assert.equal(kindLabel(undefined), 'undefined');
