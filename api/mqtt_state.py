@@ -15,6 +15,7 @@ from .mqtt_discovery import BINARY_KINDS, OFF, OFFLINE, ON, ONLINE, Topics
 
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 60.0
+ALERT_AFTER_S = 60.0  # unreachable this long: one alert
 # A refused login: MQTT 3.1.1 CONNACK 4 and 5, MQTT 5 reason codes 134 and 135 ("bad user
 # name or password", "not authorized"); paho hands over either form.
 LOGIN_REFUSED = (4, 5, 134, 135)
@@ -111,6 +112,12 @@ def retry_delay(failures: int) -> float:
     return float(min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** max(0, failures - 1)))
 
 
+def should_alert(login_refused: bool, down_for: float, alerted: bool) -> bool:
+    """One alert per outage: at once when the login is refused (it will not fix itself),
+    otherwise once the broker has been unreachable for ``ALERT_AFTER_S``."""
+    return not alerted and (login_refused or down_for >= ALERT_AFTER_S)
+
+
 @dataclass(frozen=True)
 class Failure:
     text: str
@@ -129,5 +136,7 @@ def describe(error: BaseException, broker: str) -> Failure:
             )
         return Failure(f"{broker} refused the connection ({error})", login_refused=False)
     if isinstance(error, MqttError):
-        return Failure(f"{broker}: {error}", login_refused=False)
+        # "Disconnected during message iteration" says where; the cause says why.
+        cause = f" ({error.__cause__})" if error.__cause__ is not None else ""
+        return Failure(f"{broker}: {error}{cause}", login_refused=False)
     return Failure(f"{broker}: {type(error).__name__}: {error}", login_refused=False)

@@ -21,6 +21,7 @@ from api.mqtt_discovery import (
     model_of,
 )
 from api.mqtt_state import (
+    ALERT_AFTER_S,
     ArmCommand,
     Ignored,
     Publish,
@@ -28,6 +29,7 @@ from api.mqtt_state import (
     describe,
     parse_command,
     retry_delay,
+    should_alert,
     updates_for,
 )
 from api.settings import parse_settings
@@ -282,3 +284,22 @@ def test_failures_are_worded_for_the_owner():
     down = describe(MqttError("[Errno 111] Connection refused"), broker)
     assert down.text == "mqtt://b:1883: [Errno 111] Connection refused"
     assert "ValueError: bug" in describe(ValueError("bug"), broker).text
+
+
+def test_one_alert_per_outage():
+    assert should_alert(login_refused=True, down_for=0, alerted=False)
+    assert not should_alert(login_refused=False, down_for=ALERT_AFTER_S - 1, alerted=False)
+    assert should_alert(login_refused=False, down_for=ALERT_AFTER_S, alerted=False)
+    assert not should_alert(login_refused=True, down_for=3600, alerted=True)
+
+
+def test_a_lost_connection_says_why():
+    try:
+        try:
+            raise MqttCodeError(7, "Unexpected disconnection")
+        except MqttCodeError as cause:
+            raise MqttError("Disconnected during message iteration") from cause
+    except MqttError as error:
+        text = describe(error, "mqtt://b:1883").text
+    assert text.startswith("mqtt://b:1883: Disconnected during message iteration (")
+    assert "Unexpected disconnection" in text or "[code:7]" in text

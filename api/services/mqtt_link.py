@@ -12,7 +12,7 @@ is published again, in the order it was first set. A broker that is down, slow o
 the login is retried with backoff (``mqtt_state.retry_delay``: 1 s doubling to 60 s, with
 jitter) and reported: the log (a repeated failure once per ``LOG_REPEAT_S``), ``state`` and
 :meth:`status`, and ``alert(text)`` once per outage: at once for a refused login, after
-``ALERT_AFTER_S`` otherwise. The last will makes the broker say ``offline`` for a process
+``mqtt_state.ALERT_AFTER_S`` otherwise. The last will makes the broker say ``offline`` for a process
 that died; a clean stop says it itself.
 """
 
@@ -31,7 +31,7 @@ import aiomqtt
 
 from ..mqtt_config import MqttConfig
 from ..mqtt_discovery import OFFLINE
-from ..mqtt_state import Publish, describe, retry_delay, state
+from ..mqtt_state import Publish, describe, retry_delay, should_alert, state
 
 logger = logging.getLogger("api.services.mqtt")
 
@@ -40,7 +40,6 @@ MessageHandler = Callable[[aiomqtt.Message], Awaitable[None]]
 
 OUTBOX_MAX = 1000  # messages waiting for the broker; past this the oldest go
 INCOMING_MAX = 1000
-ALERT_AFTER_S = 60.0  # unreachable this long: one alert
 STEADY_AFTER_S = 30.0  # a connection that lasted this long resets the backoff
 LOG_REPEAT_S = 600.0  # the same failure is logged again after this long
 STOP_TIMEOUT_S = 3.0
@@ -203,7 +202,7 @@ class MqttLink:
         if failure.text != self._logged[0] or now - self._logged[1] >= LOG_REPEAT_S:
             self._logged = (failure.text, now)
             logger.warning("%s; retrying in %.0f s (attempt %d)", text, delay, failures + 1)
-        if not self._alerted and (failure.login_refused or now - self._down_since >= ALERT_AFTER_S):
+        if should_alert(failure.login_refused, now - self._down_since, self._alerted):
             self._alerted = True
             self._alert(text)
 
