@@ -216,6 +216,11 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
             await ha.client.publish("sentrycam/porch/armed/set", b"OFF", qos=1)
             await ha.wait_for("sentrycam/porch/armed", b"OFF")
             assert (await server.client.get("/api/cameras/porch/arm")).json() == {"armed": False}
+            audit = (await server.client.get("/api/audit")).json()
+            assert any(
+                (a["actor"], a["action"], a["target"]) == ("mqtt", "camera_disarmed", "porch")
+                for a in audit
+            )
 
             # Only ON/OFF on a configured camera's command topic is obeyed.
             await ha.client.publish("sentrycam/garage/armed/set", b"ON", qos=1)

@@ -75,6 +75,7 @@ class Services:
             self.mqtt = MqttBridge(
                 self.settings.mqtt,
                 self.db,
+                self.accounts,
                 self.events,
                 self.cameras,
                 self.webrtc,

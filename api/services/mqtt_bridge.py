@@ -34,6 +34,7 @@ from camera.errors import UnknownCamera
 from camera.manager import CameraManager
 from camera.webrtc import WebRTCService
 
+from ..accounts import Accounts
 from ..db import Database
 from ..models import Event
 from ..mqtt_config import MqttConfig
@@ -74,6 +75,7 @@ class MqttBridge:
         self,
         config: MqttConfig,
         db: Database,
+        accounts: Accounts,
         events: EventService,
         cameras: CameraManager,
         webrtc: WebRTCService,
@@ -83,6 +85,7 @@ class MqttBridge:
     ) -> None:
         self._config = config
         self._db = db
+        self._accounts = accounts
         self._events = events
         self._cameras = cameras
         self._webrtc = webrtc
@@ -270,8 +273,15 @@ class MqttBridge:
     async def _obey(self, command: ArmCommand) -> None:
         verb = "arming" if command.armed else "disarming"
         logger.info("MQTT: %s %s by an MQTT command", verb, command.camera)
+        action = "camera_armed" if command.armed else "camera_disarmed"
         try:
             await self._events.set_armed(command.camera, command.armed)
+            # In the audit log like a dashboard's arming: the actor is "mqtt".
+            await self._db.run(
+                lambda db: self._accounts.audit(
+                    db, "mqtt", action, command.camera, self.link.broker
+                )
+            )
         except Exception:
             logger.exception("MQTT: %s %s failed", verb, command.camera)
             return
