@@ -204,11 +204,15 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
             picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
             assert picture is not None
             assert picture.shape[:2] == (180, 320)
-            events = [json.loads(p) for p in ha.on("sentrycam/events")]
-            motion_events = [e for e in events if e["kind"] == "motion"]
-            assert motion_events[0]["end"] is None
-            assert motion_events[0]["camera"] == "porch"
-            ended = next(e for e in motion_events if e["end"] is not None)
+
+            def start_and_end() -> dict[str, Any] | None:
+                """The end message of a motion event whose start message came too."""
+                seen = [json.loads(p) for p in ha.on("sentrycam/events")]
+                motion = [e for e in seen if e["kind"] == "motion" and e["camera"] == "porch"]
+                started = {e["id"] for e in motion if e["end"] is None}
+                return next((e for e in motion if e["end"] and e["id"] in started), None)
+
+            ended = await wait_until(start_and_end, 20, "a motion event's start and end")
             rest = (await server.client.get(f"/api/events/{ended['id']}")).json()
             assert set(rest) == set(ended)
 
