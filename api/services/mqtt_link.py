@@ -83,11 +83,13 @@ class MqttLink:
     # ----- what to publish (event loop, returns at once) ---------------------------------
 
     def set(self, message: Publish) -> None:
-        """A retained state; nothing is sent when it is unchanged."""
+        """A retained state; nothing is sent when it is unchanged. While disconnected it is
+        only kept: the next connect publishes the whole state anyway."""
         if self._retained.get(message.topic) == message:
             return
         self._retained[message.topic] = message
-        self._queue(message)
+        if self.state == "connected":
+            self._queue(message)
 
     def send(self, message: Publish) -> None:
         """A message sent once (when connected or after the next connect), not kept."""
