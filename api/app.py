@@ -19,7 +19,9 @@ from .routes import (
     health,
     live,
     mqtt,
+    notifications,
     pages,
+    push,
     recordings,
     tokens,
     users,
@@ -39,6 +41,8 @@ HTTP_ROUTERS = (
     tokens.router,
     audit.router,
     mqtt.router,
+    push.router,
+    notifications.router,
     pages.router,  # last: its /{asset} route would shadow nothing, but keep it at the end
 )
 WEBSOCKET_ROUTERS = (live.router,)

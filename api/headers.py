@@ -13,6 +13,8 @@ CSP = "; ".join(
         "media-src 'self' blob:",
         "connect-src 'self'",
         "font-src 'self'",
+        "worker-src 'self'",
+        "manifest-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
         "form-action 'self'",

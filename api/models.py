@@ -126,3 +126,56 @@ class LiveMessage(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     camera: Mapped[str | None] = mapped_column(String(32), nullable=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PushSubscription(Base):
+    """A browser's Web Push subscription (``PushSubscription.toJSON()``), owned by a user."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    endpoint: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the endpoint: one row per browser (an index on the URL would be too long).
+    endpoint_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(128))
+    auth: Mapped[str] = mapped_column(String(64))
+    cameras: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    kinds: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class NotificationSnooze(Base):
+    """No notifications about ``camera`` until ``until``: for one user, or everyone (NULL)."""
+
+    __tablename__ = "notification_snoozes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NotificationLogEntry(Base):
+    """One decision of the notification policy or one delivery's outcome, with its reason."""
+
+    __tablename__ = "notification_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    event_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    camera: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))  # web_push | webhook | apprise
+    target: Mapped[str] = mapped_column(String(80))  # push:<id>, webhook:<name>, ...
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # sent | suppressed | failed
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text)

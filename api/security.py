@@ -43,10 +43,26 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/auth/setup"),
         ("GET", "/login"),
         ("GET", "/setup"),
+        ("GET", "/sw.js"),
     }
 )
 # Static files the login and setup pages need before anyone is logged in.
-PUBLIC_ASSETS = frozenset({"login.js", "base.css", "forms.css", "login.css", "favicon.svg"})
+# The installable app's manifest and icons (browsers fetch them without cookies) and the
+# service worker (``/sw.js`` in PUBLIC: static code that holds no data) are public too.
+PUBLIC_ASSETS = frozenset(
+    {
+        "login.js",
+        "base.css",
+        "forms.css",
+        "login.css",
+        "favicon.svg",
+        "manifest.webmanifest",
+        "icon-192.png",
+        "icon-512.png",
+        "icon-maskable-192.png",
+        "icon-maskable-512.png",
+    }
+)
 
 
 def is_public(method: str, route_path: str, params: dict[str, str]) -> bool:

@@ -32,6 +32,7 @@ from camera.errors import ConfigError
 from camera.manager import ConfigSource, autodetect_cameras
 
 from .mqtt_config import MqttConfig
+from .notifications.config import NotificationsConfig
 
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ENV_PREFIX = "SENTRYCAM_"
@@ -164,6 +165,7 @@ class Settings(_Model):
     mqtt: MqttConfig | None = Field(
         None, description="An MQTT broker to publish to (Home Assistant); absent: MQTT is off."
     )
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
 
     @field_validator("cameras")

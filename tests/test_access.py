@@ -28,6 +28,7 @@ SAMPLE_PARAMS = {
     "asset": "app.js",
     "event_id": "1",
     "recording_id": "1",
+    "subscription_id": "1",
 }
 JSON_BODIES: dict[str, Any] = {"POST": {}, "PATCH": {}, "PUT": {}}
 

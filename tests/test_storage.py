@@ -242,7 +242,7 @@ def test_migrations_create_the_model_schema_from_empty(
         assert {index.name for index in table.indexes} <= indexes, name
     # Types, indexes, unique constraints, foreign keys: nothing left for autogenerate to do.
     assert schema_drift(database) == []
-    assert current_revision(database) == head_revision() == "0003"
+    assert current_revision(database) == head_revision() == "0004"
 
 
 def test_migrate_twice_is_a_no_op(database: Database) -> None:

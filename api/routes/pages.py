@@ -57,6 +57,16 @@ async def setup_page(services: ServicesDep) -> FileResponse | RedirectResponse:
     return _page("login.html")
 
 
+@router.get("/sw.js")
+async def service_worker(principal: MaybePrincipal) -> FileResponse:
+    """The service worker (public, like the login page's files): scope ``/``."""
+    return FileResponse(
+        safe_file(WEB_DIR, "sw.js"),
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+    )
+
+
 @router.get("/{asset}")
 async def asset(asset: Asset, principal: MaybePrincipal) -> FileResponse:
     """A static file of the dashboard (public only for the login page's files)."""

@@ -15,6 +15,7 @@ from camera.webrtc import WebRTCService
 
 from ..accounts import Accounts
 from ..db import Database, database_url
+from ..notifications.service import NotificationService
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
 from .event_service import EventService
@@ -54,6 +55,7 @@ class Services:
     events: EventService = field(init=False)
     recordings: RecordingService = field(init=False)
     mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
+    notifications: NotificationService = field(init=False)
     setup_code: str | None = None
 
     def __post_init__(self) -> None:
@@ -83,6 +85,9 @@ class Services:
                 dashboard_url(self.settings),
                 __version__,
             )
+        self.notifications = NotificationService(
+            self.settings.notifications, self.db, self.events, self.cameras, self.data_dir
+        )
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -96,6 +101,7 @@ class Services:
                 self.setup_code,
             )
         await self.events.start()
+        await self.notifications.start()  # listens to the events before cameras make any
         self.cameras.start(asyncio.get_running_loop())
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
@@ -115,6 +121,7 @@ class Services:
         await self.webrtc.close_all()
         await self.recordings.stop()  # every file gets its last fragment
         await self.cameras.stop()
+        await self.notifications.stop()
         await self.events.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them
