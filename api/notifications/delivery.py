@@ -124,6 +124,10 @@ class DeliveryQueues:
     def busy_targets(self) -> int:
         return len(self._workers)
 
+    def waiting(self, target: str) -> int:
+        """Deliveries queued for ``target``, not counting the one under way."""
+        return len(self._queues.get(target, ()))
+
     def put(self, delivery: Delivery) -> None:
         """Queue ``delivery`` (returns at once)."""
         if self._closed:
