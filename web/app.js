@@ -15,6 +15,7 @@
 //     regions:     {cameraId: [[x, y, w, h], ...]}  motion boxes drawn now (normalised)
 //     playback:    {camera, recording, kind, at, playing, switches} | null
 //                                      the recordings view's player (recordings.js)
+//     notifications: {available, reason, subscribed, devices}  (notifications.js)
 //   }
 // Latency is measured while a tile's stats overlay is open, or always with ?measure=1
 // (which sets window.sentrycamLatency = true; tests may also set that flag directly).
@@ -26,6 +27,7 @@ import { SYSTEM_CAMERA, setSystemHref } from '/format.js';
 import { getJson, UnauthorizedError } from '/http.js';
 import { initMeasurementFromUrl } from '/latency.js';
 import { LiveClient } from '/live.js';
+import { NotificationsPanel } from '/notifications.js';
 import { RecordingsView } from '/recordings.js';
 import { StorageIndicator } from '/storage.js';
 import { Tile } from '/tile.js';
@@ -66,6 +68,8 @@ let alerts = null;
 let storage = null;
 let recordingsView = null;
 let statusPollTimer = 0;
+let notifications = null;
+let revealedEvent = null; // the event #/events/<id> showed last
 
 function init() {
   initMeasurementFromUrl();
@@ -84,6 +88,7 @@ function init() {
     if (event.persisted) applyRoute();
   });
   loadVersion();
+  registerServiceWorker();
   initAccount({
     onLogout: () => tiles.forEach((tile) => tile.pause()),
     onSignedIn: (me) => {
@@ -91,6 +96,7 @@ function init() {
       setSystemHref(admin ? '#storage' : '#events'); // the storage panel is for admins
       eventList?.setAccess({ admin, everyCamera: me.cameras === null });
       storage?.setEnabled(admin);
+      notifications?.setAccess({ everyCamera: admin || me.cameras === null });
     },
   });
   initLive();
@@ -119,8 +125,28 @@ function initLive() {
     metrics,
     onClose: closeRecordings,
   });
+  notifications = new NotificationsPanel(document.getElementById('notifications'), {
+    cameraName,
+  });
+  metrics.notifications = notifications.state;
+  notifications.start();
   live.subscribe(onLiveMessage);
   live.start();
+}
+
+// ---- the service worker: offline start, Web Push, notification taps ---------------------
+
+function registerServiceWorker() {
+  if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {
+    // No worker: no offline start and no push; the notifications panel says why.
+  });
+  // A notification was tapped while this dashboard was open: show its event here.
+  navigator.serviceWorker.addEventListener('message', (event) => {
+    if (event.data?.type !== 'sentrycam-open') return;
+    const url = new URL(event.data.url, location.href);
+    if (url.origin === location.origin) location.hash = url.hash || '#/';
+  });
 }
 
 function onLiveMessage(message) {
@@ -186,6 +212,7 @@ function syncTiles(cameras) {
   names.clear();
   for (const camera of cameras) names.set(camera.id, camera.name || camera.id);
   eventList?.setCameras(cameras);
+  notifications?.setCameras(cameras);
   cameras.forEach((camera, index) => {
     seen.add(camera.id);
     let tile = tiles.get(camera.id);
@@ -265,10 +292,14 @@ function readDismissed() {
 
 /**
  * What a URL's fragment shows: {view: 'grid'}, {view: 'camera', id} (#/camera/<id>) or
- * {view: 'recordings', id, at} (#/recordings/<id>, optionally /<ms since the epoch>).
+ * {view: 'recordings', id, at} (#/recordings/<id>, optionally /<ms since the epoch>), or
+ * the grid with one event shown in the list: {view: 'grid', event} (#/events/<id>, the
+ * link a notification opens).
  */
 function parseRoute(url = location.href) {
   const hash = url.includes('#') ? url.slice(url.indexOf('#')) : '';
+  const event = /^#\/events\/(\d{1,15})$/.exec(hash);
+  if (event) return { view: 'grid', event: Number(event[1]) };
   let match = /^#\/recordings\/([^/]+)(?:\/(\d{1,15}))?$/.exec(hash);
   if (match) {
     const at = match[2] ? Number(match[2]) : null;
@@ -315,6 +346,10 @@ function applyRoute() {
     else recordingsView.close();
   }
   if (changed && full) tiles.get(full).closeBtn.focus({ preventScroll: true });
+  if (route.event && route.event !== revealedEvent) {
+    revealedEvent = route.event;
+    eventList.reveal(route.event);
+  }
 }
 
 function openFullView(id) {

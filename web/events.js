@@ -50,6 +50,7 @@ export class EventList {
   #loading = false;
   #loadedOnce = false;
   #failed = false;
+  #revealed = null; // the event a notification opened: marked in the list
 
   /**
    * @param {HTMLElement} root  the #events section
@@ -126,6 +127,30 @@ export class EventList {
   /** Add or refresh one event (e.g. the answer of an acknowledge elsewhere on the page). */
   upsert(event) {
     this.#upsert(event, false);
+  }
+
+  /** Show event ID (a notification was tapped, #/events/<id>): listed if it was not (the
+   * filters cleared when they hide it), scrolled to, marked, its clip opened. */
+  async reveal(id) {
+    let event = this.#events.get(id);
+    if (!event) {
+      try {
+        event = await getJson(`/api/events/${encodeURIComponent(id)}`);
+      } catch {
+        return; // gone, or not ours to see: the list stays as it is
+      }
+    }
+    if (!this.#matches(event)) {
+      this.#cameraSelect.value = '';
+      this.#kindSelect.value = '';
+      this.#setFilter();
+    }
+    this.#revealed = id;
+    this.#upsert(event, true);
+    const row = this.#rows.get(id);
+    if (!row) return;
+    row.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    if (event.clip && this.#panel?.id !== id) this.#togglePanel(id);
   }
 
   // ---- live channel ----------------------------------------------------------------------
@@ -328,6 +353,7 @@ export class EventList {
     row.dataset.kind = event.kind;
     row.dataset.state = ongoing ? 'ongoing' : 'ended';
     row.classList.toggle('is-alert', Boolean(event.alert));
+    row.classList.toggle('is-revealed', event.id === this.#revealed);
     row.classList.toggle('is-acked', Boolean(event.acknowledged));
 
     const thumb = $('.event-thumb');

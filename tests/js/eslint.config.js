@@ -26,6 +26,15 @@ export default [
     },
   },
   {
+    // The service worker is a classic script (every browser with Web Push runs it).
+    files: ['web/sw.js'],
+    languageOptions: {
+      ecmaVersion: 'latest',
+      sourceType: 'script',
+      globals: globals.serviceworker,
+    },
+  },
+  {
     files: ['tests/js/**/*.{js,mjs}'],
     languageOptions: {
       ecmaVersion: 'latest',
