@@ -41,6 +41,7 @@ class RunningServer:
         self.services = services
         self.base_url = base_url
         self.client = client  # authenticated as the admin "admin" with an API token
+        self.uvicorn: uvicorn.Server | None = None
         self._clients: list[httpx.AsyncClient] = []
 
     def camera(self, camera_id: str) -> Any:
@@ -117,6 +118,7 @@ async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         base_url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         client = httpx.AsyncClient(base_url=base_url, timeout=15, verify=False)
         running_server = RunningServer(app, services, base_url, client)
+        running_server.uvicorn = server  # a test may stop it early (should_exit)
         running.append((server, task, running_server))
         if admin:
             await running_server.add_user("admin", role="admin")

@@ -213,8 +213,13 @@ async function openDashboard(url) {
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
   if (open) {
-    const focused = await open.focus();
-    (focused ?? open).postMessage({ type: 'sentrycam-open', url: target });
+    let focused = open;
+    try {
+      focused = (await open.focus()) ?? open;
+    } catch {
+      // Focusing needs the tap's user activation; the page still gets the message.
+    }
+    focused.postMessage({ type: 'sentrycam-open', url: target });
     return;
   }
   await self.clients.openWindow(target);
