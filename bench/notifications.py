@@ -127,8 +127,7 @@ async def scenario(healthy: int, slow: int, events: int, interval: float) -> dic
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 parent.send("count")
-                while not parent.poll(0.05):
-                    await asyncio.sleep(0.01)
+                await asyncio.to_thread(parent.poll, 10)
                 if parent.recv() >= expected:
                     break
                 await asyncio.sleep(0.2)
