@@ -17,8 +17,12 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_full_example_config_is_valid(monkeypatch):
     monkeypatch.setenv("SENTRYCAM_GARAGE_PASSWORD", "example")
     monkeypatch.setenv("SENTRYCAM_MQTT_PASSWORD", "example")
+    monkeypatch.setenv("SENTRYCAM_WEBHOOK_SECRET", "whsec_" + "QUJD" * 11)
+    monkeypatch.setenv("SENTRYCAM_NTFY_TOPIC", "porch-alerts")
+    monkeypatch.setenv("SENTRYCAM_TELEGRAM", "123:token/456")
     example = Path(__file__).parent.parent / "docs" / "config.example.yaml"
     settings = load_settings(example)
+    assert settings.notifications.web_push.contact == "mailto:you@example.org"
     assert settings.cameras
     assert all(camera.id for camera in settings.cameras)
     assert settings.mqtt is not None

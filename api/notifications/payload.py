@@ -55,14 +55,14 @@ def notification(
     if folded > 0:
         parts.append(f"and {folded} more")
     return {
-        "title": f"{kind_title('test' if test else kind)} · {where}",
+        "title": "Sentrycam: test notification" if test else f"{kind_title(kind)} · {where}",
         "body": " · ".join(parts),
         "camera": camera,
         "event": event["id"],
         "kind": kind,
-        "url": event_url(int(event["id"])),
+        "url": "/" if test else event_url(int(event["id"])),
         "image": (event.get("links") or {}).get("snapshot"),
-        "tag": f"sentrycam-{camera}",
+        "tag": "sentrycam-test" if test else f"sentrycam-{camera}",
         "folded": folded,
         "test": test,
         "at": event["start"],
