@@ -39,6 +39,7 @@ TICK_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
 REMEMBERED_EVENTS = 1000  # event bodies kept for the "and N more" summaries
 TEST_TIMEOUT_S = 20.0
+RECORD_OK_S = 300.0  # how often a subscription's last_sent_at is written at most
 
 
 def local_zone(name: str | None) -> tzinfo:
@@ -73,6 +74,7 @@ class NotificationService:
         self._cache: tuple[float, list[recipients.Target]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._recording: set[asyncio.Task[None]] = set()  # subscription updates under way
+        self._recorded_ok: dict[str, float] = {}  # push key -> when a success was written
         self.public_key: str | None = None
         self.push: WebPushChannel | None = None
         self.webhooks = WebhookChannel(config.webhooks, self._on_result)
@@ -277,9 +279,17 @@ class NotificationService:
             if isinstance(outcome, Gone):
                 await self._db.run(lambda db: store.delete_subscription(db, subscription_id))
                 self.changed(removed=key)
+                return
+            error = None if isinstance(outcome, Delivered) else str(outcome.detail)
+            # Successes are written at most every few minutes (an SD card wears out).
+            last = self._recorded_ok.get(key)
+            if error is None and last is not None and time.monotonic() - last < RECORD_OK_S:
+                return
+            if error is None:
+                self._recorded_ok[key] = time.monotonic()
             else:
-                error = None if isinstance(outcome, Delivered) else str(outcome.detail)
-                await self._db.run(lambda db: store.record_delivery(db, subscription_id, error))
+                self._recorded_ok.pop(key, None)
+            await self._db.run(lambda db: store.record_delivery(db, subscription_id, error))
         except Exception:
             logger.exception("recording a push delivery failed")
 
