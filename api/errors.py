@@ -110,7 +110,3 @@ def install_error_handlers(app: FastAPI) -> None:
             return _json(str(exc), status, headers)
 
         app.add_exception_handler(exc_type, handler)
-
-
-class ServiceUnavailable(HTTPProblem):
-    status = 503

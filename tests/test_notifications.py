@@ -128,6 +128,15 @@ async def test_real_motion_reaches_the_admins_phone_and_not_a_viewer_without_rig
     sent = await logged(server.client, target="push:1", event_id=event_id)
     assert (sent["outcome"], sent["reason"], sent["channel"]) == ("sent", "alert", "web_push")
 
+    # A system alert (not tied to a camera) reaches the admin, not a viewer of one camera.
+    assert server.services.events.system_alert("disk_low", "2 % free")
+    await wait_until(lambda: any(p["camera"] == "*" for p in push.payloads(phone)), 15)
+    system = next(p for p in push.payloads(phone) if p["camera"] == "*")
+    assert (system["kind"], system["title"]) == ("disk_low", "Disk almost full · System")
+    entry = await logged(server.client, target=f"push:{viewer_id}", camera="*")
+    assert entry["reason"] == "no_rights"
+    assert push.payloads(viewers_phone) == []
+
 
 async def test_cooldown_folds_a_burst_and_snooze_and_disarm_suppress(start_server, push):
     server = await start_server(settings(cooldown_seconds=1.5))
@@ -308,5 +317,5 @@ async def test_push_api_key_validation_and_ownership(start_server, push, tmp_pat
 async def test_web_push_is_off_without_a_contact(start_server):
     server = await start_server(settings(web_push={}))
     response = await server.client.get("/api/push/key")
-    assert response.status_code == 503
+    assert response.status_code == 404
     assert "notifications.web_push.contact" in response.json()["detail"]

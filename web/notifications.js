@@ -72,7 +72,7 @@ export class NotificationsPanel {
       this.#key = (await getJson('/api/push/key')).public_key;
     } catch (err) {
       if (err instanceof UnauthorizedError) return;
-      pushEnabled = err.status === 503 ? false : null;
+      pushEnabled = err.status === 404 ? false : null;
     }
     const env = {
       pushEnabled,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from ..accounts import Principal
 from ..deps import PrincipalDep, ServicesDep
-from ..errors import Forbidden, HTTPProblem, NotFound, ServiceUnavailable
+from ..errors import Forbidden, HTTPProblem, NotFound
 from ..models import PushSubscription
 from ..notifications import store
 from ..notifications.delivery import Delivered, Gone
@@ -30,7 +30,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem},
     403: {"model": Problem},
     404: {"model": Problem},
-    503: {"model": Problem},
 }
 SubscriptionId = Annotated[int, Path(ge=1, le=2**62)]
 OFF = (
@@ -41,7 +40,7 @@ OFF = (
 
 def _push_on(services: Services) -> NotificationService:
     if not services.notifications.push_enabled:
-        raise ServiceUnavailable(OFF)
+        raise NotFound(OFF)  # a feature turned off is absent, not a failing server
     return services.notifications
 
 
