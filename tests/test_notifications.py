@@ -164,7 +164,12 @@ async def test_cooldown_folds_a_burst_and_snooze_and_disarm_suppress(start_serve
     assert snoozed.json()["until"] is not None
     observe(server, "back", time.time())
     await logged(server.client, target=f"push:{sub}", reason="snoozed")
+    current = (await server.client.get("/api/cameras/back/snooze")).json()
+    assert (current["camera"], current["everyone"], current["by"]) == ("back", False, "admin")
+    listed = (await server.client.get("/api/notifications/snoozes")).json()
+    assert [s["camera"] for s in listed] == ["back"]
     assert (await server.client.delete("/api/cameras/back/snooze")).status_code == 204
+    assert (await server.client.get("/api/cameras/back/snooze")).json()["until"] is None
 
     # Disarmed: recorded, not notified.
     await server.client.put("/api/cameras/back/arm", json={"armed": False})
@@ -311,7 +316,19 @@ async def test_push_api_key_validation_and_ownership(start_server, push, tmp_pat
     assert (
         await viewer.put("/api/cameras/back/snooze", json={"everyone": True})
     ).status_code == 403
-    assert (await server.client.delete(f"/api/push/subscriptions/{own}")).status_code == 204
+    # The browser renewed the subscription (pushsubscriptionchange): name and choices carry over.
+    await subscribe(
+        server.client, push.browser(), endpoint=public["endpoint"], name="Pixel", kinds=["tamper"]
+    )
+    renewed = await subscribe(
+        server.client,
+        push.browser(),
+        endpoint="https://push.example.org/send/renewed",
+        previous_endpoint=public["endpoint"],
+    )
+    devices = (await server.client.get("/api/push/subscriptions")).json()
+    assert [(d["id"], d["name"], d["kinds"]) for d in devices] == [(renewed, "Pixel", ["tamper"])]
+    assert (await server.client.delete(f"/api/push/subscriptions/{renewed}")).status_code == 204
 
 
 async def test_web_push_is_off_without_a_contact(start_server):
