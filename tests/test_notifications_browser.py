@@ -114,3 +114,33 @@ async def test_installable_push_notification_tap_and_offline_start(start_server,
     assert await wait_js(page, "!document.getElementById('banner').hidden")
     assert await page.title() == "Sentrycam"
     await context.close()
+
+
+async def test_plain_http_on_a_lan_name_says_why_push_is_unavailable(start_server, browser):
+    server = await start_server(settings(web_push={"contact": CONTACT}))
+    port = server.base_url.rsplit(":", 1)[1]
+    # A name that is not localhost, mapped to loopback: plain HTTP there is not a secure
+    # context, like http://192.168.1.20 on a LAN (tests never use a real LAN address).
+    lan = await browser.browser_type.launch(
+        executable_path="/usr/bin/chromium",
+        args=[*CHROMIUM_ARGS, "--host-resolver-rules=MAP sentrycam.test 127.0.0.1"],
+    )
+    try:
+        context = await lan.new_context(viewport=PHONE)
+        session = await server.browser_login("admin")
+        url = f"http://sentrycam.test:{port}"
+        cookie = session.cookies["sentrycam_session"]
+        await context.add_cookies([{"name": "sentrycam_session", "value": cookie, "url": url}])
+        page = await context.new_page()
+        await page.goto(url + "/#notifications")
+        assert await page.evaluate("window.isSecureContext") is False
+        help_text = await wait_js(
+            page, "document.querySelector('[data-testid=notify-help]')?.textContent"
+        )
+        assert "not a secure context" in help_text
+        assert "server.tls" in help_text
+        assert "reverse proxy" in help_text
+        assert await page.locator("[data-testid=notify-form]").is_hidden()
+        assert await page.evaluate("navigator.serviceWorker === undefined")
+    finally:
+        await lan.close()
