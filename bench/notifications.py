@@ -6,11 +6,12 @@ them behind a push service that takes 5 s to answer.
 The server side runs in this process as the app runs it (``Services``: database, events,
 the notification service; one demo camera with its detectors off), and events are injected
 into its EventService exactly where the detectors hand them in. The push-service stand-in
-(tests/push_service.py: it checks the VAPID JWT and decrypts every payload) runs in a
-child process with its own event loop, so its work does not slow the server down. Reported:
-for every event and every healthy subscription, the arrival time at the stand-in minus the
-event's start time (same machine, same clock): p50 / p99 / max. Target: p99 < 1 s even with
-the slow service. Cooldown is 0 so that every event is notified.
+(tests/push_service.py) runs in a child process with its own event loop; it answers 201 at
+once, notes when each request arrived, and checks the VAPID JWT and decrypts every payload
+after the run (its cryptography would otherwise share the two cores with the server while
+it is measured). Reported: for every event and every healthy subscription, the arrival
+time at the stand-in minus the event's start time (same machine, same clock): p50 / p99 /
+max. Target: p99 < 1 s even with the slow service. Cooldown is 0 so that every event is notified.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def stand_in(pipe: Connection, healthy: int, slow: int) -> None:
     from tests.push_service import PushServiceStandIn
 
     async def main() -> None:
-        service = await PushServiceStandIn().start()
+        service = await PushServiceStandIn(deferred=True).start()
         browsers = [service.browser() for _ in range(healthy + slow)]
         for browser in browsers[healthy:]:
             browser.delay = SLOW_S
@@ -48,8 +49,9 @@ def stand_in(pipe: Connection, healthy: int, slow: int) -> None:
                 command = pipe.recv()
                 if command == "stop":
                     break
-                pipe.send(sum(1 for r in service.received if r.token not in slow_tokens))
+                pipe.send(sum(1 for raw in service.taken() if raw not in slow_tokens))
             await asyncio.sleep(0.05)
+        service.finish()  # check and decrypt everything, now that nothing is measured
         pipe.send(
             [(r.token in slow_tokens, r.payload["event"], r.at) for r in service.received]
             + [("refused", len(service.refused), 0.0)]
@@ -143,6 +145,12 @@ async def scenario(healthy: int, slow: int, events: int, interval: float) -> dic
     latencies = [
         (arrived - starts[event]) * 1000 for is_slow, event, arrived in received if not is_slow
     ]
+    first = min(starts)  # its pushes open the connections and read the subscriptions
+    warm = [
+        (arrived - starts[event]) * 1000
+        for is_slow, event, arrived in received
+        if not is_slow and event != first
+    ]
     slow_arrivals = sum(1 for is_slow, _, _ in received if is_slow)
     return {
         "subscriptions": healthy + slow,
@@ -155,6 +163,7 @@ async def scenario(healthy: int, slow: int, events: int, interval: float) -> dic
         "p50_ms": round(percentile(latencies, 50), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "max_ms": round(max(latencies, default=float("nan")), 1),
+        "warm_p99_ms": round(percentile(warm, 99), 1),
     }
 
 
@@ -169,14 +178,17 @@ def main() -> None:
         result = asyncio.run(scenario(healthy, slow, args.events, args.interval))
         rows.append(result)
         print(result, flush=True)
-    print("\n| Subscriptions | Events | Delivered | p50 | p99 | max | Target p99 < 1 s |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "\n| Subscriptions | Events | Delivered | p50 | p99 | max | p99 after the first event "
+        "| Target p99 < 1 s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         label = f"{r['subscriptions']}" + (f" ({r['slow']} answering in 5 s)" if r["slow"] else "")
         met = "yes" if r["p99_ms"] < 1000 else "**no**"
         print(
             f"| {label} | {r['events']} | {r['delivered']}/{r['expected']} | {r['p50_ms']} ms "
-            f"| {r['p99_ms']} ms | {r['max_ms']} ms | {met} |"
+            f"| {r['p99_ms']} ms | {r['max_ms']} ms | {r['warm_p99_ms']} ms | {met} |"
         )
 
 

@@ -35,6 +35,7 @@ from .endpoints import UnsafeEndpoint, check_endpoint, connector_options
 from .store import PushTarget
 
 JWT_LIFETIME_S = 12 * 3600  # Apple refuses more than a day
+JWT_REUSE_S = 3600.0  # a signed JWT is used for this long, then signed anew
 REQUEST_TIMEOUT_S = 15.0
 
 
@@ -53,6 +54,9 @@ class WebPushChannel:
         self._insecure = insecure
         self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="notify-crypto")
         self._session: aiohttp.ClientSession | None = None
+        # audience -> (reuse until, Authorization); written from the pool threads (a race
+        # only signs twice)
+        self._jwts: dict[str, tuple[float, str]] = {}
         self.queues = DeliveryQueues("push", self._attempt, on_result)
 
     async def start(self) -> None:
@@ -79,13 +83,7 @@ class WebPushChannel:
         body = json.dumps(message.payload, separators=(",", ":")).encode()
         encrypted: bytes = WebPusher(info).encode(body, "aes128gcm")["body"]
         parts = urlsplit(target.endpoint)
-        claims = {
-            "sub": self._contact,
-            "aud": f"{parts.scheme}://{parts.netloc}",
-            "exp": int(time.time()) + JWT_LIFETIME_S,
-        }
-        headers: dict[str, str] = dict(self._vapid.sign(claims))
-        headers.pop("Crypto-Key", None)  # RFC 8292: the key travels in Authorization
+        headers = {"Authorization": self._authorization(f"{parts.scheme}://{parts.netloc}")}
         headers |= {
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
@@ -93,6 +91,18 @@ class WebPushChannel:
             "Urgency": message.urgency,
         }
         return encrypted, headers
+
+    def _authorization(self, audience: str) -> str:
+        """``vapid t=<JWT>, k=<key>`` for a push service, signed again once an hour (one
+        signature serves every subscription at that service meanwhile)."""
+        now = time.time()
+        cached = self._jwts.get(audience)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        claims = {"sub": self._contact, "aud": audience, "exp": int(now) + JWT_LIFETIME_S}
+        value = str(self._vapid.sign(claims)["Authorization"])
+        self._jwts[audience] = (now + JWT_REUSE_S, value)
+        return value
 
     async def _attempt(self, delivery: Delivery) -> Outcome:
         message: PushMessage = delivery.payload
