@@ -1,7 +1,7 @@
 """Draw the installable app's icons (web/icon-*.png) like web/favicon.svg: a green ring and
 dot on the dashboard's dark background. Run once when the design changes:
 
-    .venv/bin/python scripts/make_icons.py
+    .venv/bin/python -m tests.make_icons
 
 "any" icons fill a rounded square; "maskable" ones a full square with the mark inside the
 safe zone (the inner 80 %), so a launcher may cut any shape out of them.
