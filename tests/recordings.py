@@ -23,6 +23,7 @@ class ClipReport:
     height: int
     video_end: float  # seconds from the file's start: the last picture
     audio_end: float  # the last audio packet (0 without audio)
+    keyframes: list[float]  # seconds after the first picture of each video keyframe
 
 
 def read_clip(data: bytes) -> ClipReport:
@@ -34,12 +35,15 @@ def read_clip(data: bytes) -> ClipReport:
         video_pts: list[int] = []
         audio_pts: list[int] = []
         first_keyframe = None
+        keyframe_pts: list[int] = []
         for packet in container.demux(streams):
             if packet.size == 0 or packet.pts is None:
                 continue
             if packet.stream.type == "video":
                 if first_keyframe is None:
                     first_keyframe = bool(packet.is_keyframe)
+                if packet.is_keyframe:
+                    keyframe_pts.append(packet.pts)
                 video_pts.append(packet.pts)
             else:
                 audio_pts.append(packet.pts)
@@ -68,4 +72,5 @@ def read_clip(data: bytes) -> ClipReport:
         height=height,
         video_end=float(video_pts[-1] * video_base),
         audio_end=audio_end,
+        keyframes=[float((pts - video_pts[0]) * video_base) for pts in keyframe_pts],
     )

@@ -164,16 +164,26 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
             ]:
                 config = json.dumps({"state_topic": state_topic, "unique_id": topic})
                 await old.client.publish(topic, config.encode(), qos=1, retain=True)
-        server = await start_server(porch_config(clip, mqtt))
-        await server.wait_online("porch")
-        bridge = server.services.mqtt
-        await wait_until(lambda: bridge.state == "connected", 15, "connected")
-        assert (await server.client.get("/api/health")).json()["mqtt"] == "connected"
+        configs = "homeassistant/{}/sentrycam_porch/{}/config"
+        expected = {configs.format(component, key) for component, key in ENTITIES}
+        async with Subscriber(broker.port, HA_USER, HA_PASSWORD) as watch:
+            server = await start_server(porch_config(clip, mqtt))
+            await server.wait_online("porch")
+            bridge = server.services.mqtt
+            await wait_until(lambda: bridge.state == "connected", 15, "connected")
+            assert (await server.client.get("/api/health")).json()["mqtt"] == "connected"
+            # "connected" comes before the configs are out: wait until the broker has them
+            # all (QoS 1, so stored) and has the stale one deleted.
+            await wait_until(
+                lambda: (
+                    expected <= {t for t, _, _ in watch.messages} and watch.latest(stale) == b""
+                ),
+                20,
+                "every discovery config published and the stale one deleted",
+            )
 
         # Home Assistant subscribes later: the retained discovery configs reach it.
         async with Subscriber(broker.port, HA_USER, HA_PASSWORD) as ha:
-            configs = "homeassistant/{}/sentrycam_porch/{}/config"
-            expected = {configs.format(component, key) for component, key in ENTITIES}
             await wait_until(
                 lambda: expected <= {t for t, _, retain in ha.messages if retain},
                 10,

@@ -219,12 +219,17 @@ async def test_continuous_segments_are_contiguous(start_server):
     segments = await wait_until(three_segments, 30, "three complete segments", interval=0.2)
     reports = []
     for segment in segments[:3]:
-        assert 1.9 <= segment["duration"] <= 3.1, segment
+        assert segment["duration"] >= 1.9, segment
         data = (await server.client.get(segment["links"]["video"])).content
         assert hashlib.sha256(data).hexdigest() == segment["sha256"]
         reports.append(read_clip(data))
     for report in reports:
         assert -0.1 <= report.audio_end - report.video_end <= 0.06
+        # Cut at the first keyframe 2 s (segment_seconds) in: every keyframe in a segment
+        # lies before that. (In wall time a GOP stretches when a loaded machine drops frames,
+        # so the length itself has no upper bound here.)
+        assert report.keyframes[0] == 0.0
+        assert all(k < 2.0 for k in report.keyframes), report.keyframes
     for before, after in itertools.pairwise(reports):
         assert after.first_keyframe
         # The next segment starts with the very next frame: no gap, no overlap.
