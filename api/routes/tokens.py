@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.orm import Session
 
 from ..accounts import now
-from ..deps import PrincipalDep, ServicesDep
+from ..deps import MAX_DB_ID, PrincipalDep, ServicesDep
 from ..errors import Forbidden
 from ..models import ApiToken
 from ..schemas import Problem, TokenCreated, TokenIn, TokenOut
@@ -73,7 +73,7 @@ async def revoke_token(
     request: Request,
     principal: PrincipalDep,
     services: ServicesDep,
-    token_id: int = Path(ge=1),
+    token_id: int = Path(ge=1, le=MAX_DB_ID),
 ) -> Response:
     """Revoke a token at once (yours, or anyone's for an admin)."""
     owner = None if principal.is_admin else principal.user_id
