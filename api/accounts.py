@@ -110,16 +110,27 @@ class Accounts:
     def list_users(self, db: Session) -> list[User]:
         return list(db.scalars(select(User).order_by(User.name)))
 
+    def check_password(self, name: str, password: str) -> None:
+        """Raise ``WeakPassword`` if ``password`` breaks the policy (cheap: before hashing)."""
+        check_policy(password, name, self.min_password_length)
+
     def create_user(
-        self, db: Session, name: str, password: str, role: Role, cameras: list[str] | None
+        self,
+        db: Session,
+        name: str,
+        password: str,
+        role: Role,
+        cameras: list[str] | None,
+        password_hash: str | None = None,
     ) -> User:
+        """A new user; ``password_hash`` if the caller hashed it already (off this thread)."""
         if db.scalar(select(User).where(User.name == name)) is not None:
             raise UserExists(f"a user named {name!r} exists already")
         check_policy(password, name, self.min_password_length)
         stamp = now()
         user = User(
             name=name,
-            password_hash=hash_password(password),
+            password_hash=password_hash or hash_password(password),
             role=role,
             cameras=None if role == "admin" else cameras,
             created_at=stamp,
@@ -129,11 +140,13 @@ class Accounts:
         db.flush()
         return user
 
-    def set_password(self, db: Session, name: str, password: str) -> User:
+    def set_password(
+        self, db: Session, name: str, password: str, password_hash: str | None = None
+    ) -> User:
         """Change a password; every session and nothing else of that user ends."""
         user = self.get_user(db, name)
         check_policy(password, name, self.min_password_length)
-        user.password_hash = hash_password(password)
+        user.password_hash = password_hash or hash_password(password)
         user.password_changed_at = now()
         db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
         return user
@@ -165,6 +178,12 @@ class Accounts:
         admins = db.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
         if (admins or 0) <= 1:
             raise LastAdmin(f"{user.name} is the last admin; make another admin first")
+
+    def login_hash(self, db: Session, name: str) -> tuple[User | None, str]:
+        """The user and the hash to check a password against (a dummy one for an unknown
+        name, so a failed login costs the same whether or not the name exists)."""
+        user = db.scalar(select(User).where(User.name == name))
+        return user, user.password_hash if user is not None else DUMMY_HASH
 
     def verify_login(self, db: Session, name: str, password: str) -> User | None:
         user = db.scalar(select(User).where(User.name == name))

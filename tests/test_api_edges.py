@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from httpx_ws import WebSocketUpgradeError, aconnect_ws
 
 from api.models import Recording
-from tests.conftest import demo_config
+from tests.conftest import demo_config, wait_until
 
 TOO_BIG = str(2**64 + 5)  # a number SQLite cannot bind (OverflowError)
 JUST_TOO_BIG = str(2**63)  # fits the 19-digit cursor pattern, not a signed 64-bit column
@@ -88,3 +89,44 @@ async def test_a_websocket_resume_id_beyond_64_bits_is_refused(start_server: Any
         async with aconnect_ws(server.base_url + f"/api/ws?last_id={TOO_BIG}", server.client):
             pass
     assert refused.value.response.status_code == 403
+
+
+async def test_password_hashing_cannot_stall_other_requests(
+    start_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Regression: Argon2 ran in the default thread pool with every database call, so a burst
+    # of logins (each hash 64 MiB, ~0.5 s on a Pi) held every worker and stalled everything.
+    import threading
+
+    import api.accounts
+    import api.passwords
+
+    server = await start_server(demo_config(recording={"events": False}))
+    release = threading.Event()
+    started: list[str] = []
+
+    def stuck_verify(stored: str, password: str) -> bool:
+        started.append(password)
+        release.wait(60)
+        return False
+
+    monkeypatch.setattr(api.passwords, "verify_password", stuck_verify)
+    monkeypatch.setattr(api.accounts, "verify_password", stuck_verify)  # where it was used
+    anonymous = server.anonymous(headers={"Origin": server.base_url})
+    logins = [
+        asyncio.create_task(
+            anonymous.post("/api/auth/login", json={"username": f"u{i}", "password": "x" * 12})
+        )
+        for i in range(12)
+    ]
+    try:
+        await wait_until(lambda: len(started) >= 1, 10, "a hash to start")
+        # Hashes are stuck; the database and everything else still answer.
+        for path in ("/api/events", "/api/cameras", "/api/tokens", "/api/audit"):
+            response = await asyncio.wait_for(server.client.get(path), 20)
+            assert response.status_code == 200, path
+        assert len(started) <= getattr(api.passwords, "PASSWORD_WORKERS", 0)
+    finally:
+        release.set()
+    statuses = [r.status_code for r in await asyncio.gather(*logins)]
+    assert set(statuses) <= {401, 429}

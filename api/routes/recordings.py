@@ -102,7 +102,7 @@ async def list_recordings(
 
 
 def _clips_of_event(
-    db: Session, statement: Select[tuple[Recording]], event: int, wanted: int
+    db: Session, statement: Select[Recording], event: int, wanted: int
 ) -> list[Recording]:
     found: list[Recording] = []
     result = db.scalars(statement.execution_options(yield_per=SCAN_BATCH))

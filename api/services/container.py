@@ -16,6 +16,7 @@ from camera.webrtc import WebRTCService
 from ..accounts import Accounts
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
+from ..passwords import PasswordPool
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
 from .event_service import EventService
@@ -50,6 +51,7 @@ class Services:
     webrtc: WebRTCService = field(init=False)
     db: Database = field(init=False)
     accounts: Accounts = field(init=False)
+    passwords: PasswordPool = field(init=False)
     throttle: LoginThrottle = field(init=False)
     live: LiveChannel = field(init=False)
     events: EventService = field(init=False)
@@ -67,6 +69,7 @@ class Services:
         self.accounts = Accounts(
             security.min_password_length, security.session_days, security.session_idle_days
         )
+        self.passwords = PasswordPool()
         self.throttle = LoginThrottle(security.login_throttle)
         self.live = LiveChannel()
         self.events = EventService(self.db, self.live, self.data_dir, self.settings.events)
@@ -125,6 +128,7 @@ class Services:
         await self.events.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them
+        self.passwords.close()
         self.db.close()
 
     async def end_sessions(self, session_hashes: list[str], user_id: int | None = None) -> None:
