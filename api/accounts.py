@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -65,6 +65,17 @@ class Principal:
     via: Literal["session", "token", "cli"]
     session_hash: str | None = None
     csrf_token: str | None = None
+    token_id: int | None = None
+    expires_at: datetime | None = None  # when the session or token ends at the latest
+
+    @property
+    def credential(self) -> str | None:
+        """What revoking ends: ``session:<hash>`` or ``token:<id>`` (None for the CLI)."""
+        if self.session_hash is not None:
+            return session_credential(self.session_hash)
+        if self.token_id is not None:
+            return token_credential(self.token_id)
+        return None
 
     @property
     def is_admin(self) -> bool:
@@ -82,10 +93,18 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _principal(user: User, via: Literal["session", "token"], **extra: str) -> Principal:
+def _principal(user: User, via: Literal["session", "token"], **extra: Any) -> Principal:
     cameras = None if user.cameras is None else frozenset(user.cameras)
     role: Role = "admin" if user.role == "admin" else "viewer"
     return Principal(user.id, user.name, role, cameras, via, **extra)
+
+
+def session_credential(session_hash: str) -> str:
+    return f"session:{session_hash}"
+
+
+def token_credential(token_id: int) -> str:
+    return f"token:{token_id}"
 
 
 class Accounts:
@@ -225,7 +244,30 @@ class Accounts:
         user = db.get(User, row.user_id)
         if user is None:  # pragma: no cover - the foreign key cascades
             return None
-        return _principal(user, "session", session_hash=row.id_hash, csrf_token=row.csrf_token)
+        return _principal(
+            user,
+            "session",
+            session_hash=row.id_hash,
+            csrf_token=row.csrf_token,
+            expires_at=aware(row.expires_at),
+        )
+
+    def still_valid(self, db: Session, credentials: set[str]) -> set[str]:
+        """Which of ``credentials`` (see ``Principal.credential``) may still be used."""
+        stamp = now()
+        sessions = {c.partition(":")[2] for c in credentials if c.startswith("session:")}
+        tokens = {int(c.partition(":")[2]) for c in credentials if c.startswith("token:")}
+        valid: set[str] = set()
+        if sessions:
+            for row in db.scalars(select(LoginSession).where(LoginSession.id_hash.in_(sessions))):
+                if aware(row.expires_at) > stamp:
+                    valid.add(session_credential(row.id_hash))
+        if tokens:
+            for token in db.scalars(select(ApiToken).where(ApiToken.id.in_(tokens))):
+                alive = token.expires_at is None or aware(token.expires_at) > stamp
+                if token.revoked_at is None and alive:
+                    valid.add(token_credential(token.id))
+        return valid
 
     def end_session(self, db: Session, session_hash: str) -> None:
         db.execute(delete(LoginSession).where(LoginSession.id_hash == session_hash))
@@ -265,7 +307,10 @@ class Accounts:
         if token.last_used_at is None or stamp - aware(token.last_used_at) > TOUCH_INTERVAL:
             token.last_used_at = stamp
         user = db.get(User, token.user_id)
-        return None if user is None else _principal(user, "token")
+        if user is None:
+            return None
+        expires = aware(token.expires_at) if token.expires_at is not None else None
+        return _principal(user, "token", token_id=token.id, expires_at=expires)
 
     def list_tokens(self, db: Session, user_id: int | None = None) -> list[tuple[ApiToken, str]]:
         query = select(ApiToken, User.name).join(User, User.id == ApiToken.user_id)

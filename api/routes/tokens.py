@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.orm import Session
 
-from ..accounts import now
+from ..accounts import now, token_credential
 from ..deps import MAX_DB_ID, PrincipalDep, ServicesDep
 from ..errors import Forbidden
 from ..models import ApiToken
@@ -86,4 +86,6 @@ async def revoke_token(
         )
 
     await services.db.run(revoke)
+    # docs/api.md: revoked at once, including the WebSocket and WHEP sessions it opened.
+    await services.end_credentials({token_credential(token_id)})
     return Response(status_code=204)

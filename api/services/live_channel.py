@@ -218,11 +218,15 @@ class LiveChannel:
 
     # ----- revocation and shutdown -------------------------------------------------------
 
-    async def close_sessions(self, session_hashes: set[str], user_id: int | None) -> None:
-        for connection in tuple(self._connections):
-            principal = connection.principal
-            if principal.session_hash in session_hashes or principal.user_id == user_id:
-                connection.close(CLOSE_REVOKED)
+    def close_where(self, revoked: Callable[[Principal], bool]) -> int:
+        """Close (4401) every connection whose principal is ``revoked``; how many."""
+        closing = [c for c in tuple(self._connections) if revoked(c.principal)]
+        for connection in closing:
+            connection.close(CLOSE_REVOKED)
+        return len(closing)
+
+    def principals(self) -> list[Principal]:
+        return [connection.principal for connection in tuple(self._connections)]
 
     async def close_all(self) -> None:
         for connection in tuple(self._connections):
