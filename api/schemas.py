@@ -27,6 +27,13 @@ class Health(BaseModel):
         description="The MQTT bridge's state; absent when MQTT is off. Details (admins): "
         "GET /api/mqtt.",
     )
+    database: Literal["ok", "failing"] = Field(
+        "ok", description="failing while events cannot be written (they wait, bounded)."
+    )
+    events_waiting: int = Field(0, description="Event changes queued for the database.")
+    events_dropped: int = Field(
+        0, description="Queued items dropped (oldest first) because the database was away."
+    )
 
 
 class MqttStatus(BaseModel):
