@@ -217,6 +217,8 @@ class RecordingService:
             "reserve_bytes": usage.reserve if usage else None,
             "low": bool(usage and usage.low),
             "deleted_for_space": self.guard.deleted_for_space,
+            "kept_bytes": self.guard.floor,
+            "filled_by_others": self.guard.filled_by_others,
             "last_guard_action": self.unavailable or self.guard.last_action,
             "recording": {camera: r.recording for camera, r in self.recorders.items()},
         }
