@@ -166,10 +166,8 @@ class DiskGuard:
         paths.update(db.scalars(select(Recording.path).where(Recording.state == "recording")))
         growing = 0
         for path in paths:
-            try:
+            with contextlib.suppress(OSError):  # not created yet, or gone with its disk
                 growing += (self._root / path).stat().st_size
-            except OSError:
-                pass  # not created yet, or gone with its disk
         return int(db.scalar(finished) or 0) + growing
 
     def _free_space(self, db: Session, floor: int) -> tuple[DiskUsage, int, int, int]:
