@@ -130,6 +130,7 @@ class DiskGuard:
         # The archive's size when free space last met the reserve: what the guard keeps.
         self.floor: int | None = None
         self.filled_by_others = False
+        self.disk_error: str | None = None
         self._poke = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -244,6 +245,11 @@ class DiskGuard:
             self._poke.clear()
             try:
                 await self.enforce_reserve()
+                self.disk_error = None
+            except OSError as error:  # the disk went away (EIO, ENODEV): say it once
+                if self.disk_error is None:
+                    logger.warning("cannot read the recordings disk: %s", error)
+                self.disk_error = str(error)
             except Exception:
                 logger.exception("checking free disk space failed")
 
