@@ -43,6 +43,13 @@ class SourceError(CameraError):
     """The source opened but cannot be used as configured."""
 
 
+B_FRAMES = (
+    "encoder 'copy' cannot pass on this H.264 stream: it has B-frames (frames sent out of "
+    "display order), which would play out of order; use encoder: libx264, or turn B-frames "
+    "off in the camera's settings"
+)
+
+
 class Sink(Protocol):
     """Where a source delivers media (implemented by ``camera.camera.Camera``)."""
 
@@ -150,6 +157,7 @@ class ContainerSource:
         stop: threading.Event,
     ) -> None:
         pacer = _Pacer() if self._realtime else None
+        last_pts: int | None = None
         for packet in container.demux(*streams):
             if stop.is_set():
                 return
@@ -159,6 +167,12 @@ class ContainerSource:
                 pacer.wait(packet, stop)
             if packet.stream is video:
                 if self._copy:
+                    # Passthrough re-stamps packets in arrival (decode) order; a stream whose
+                    # presentation order differs (B-frames) would play out of order.
+                    if packet.pts is not None:
+                        if last_pts is not None and packet.pts < last_pts:
+                            raise SourceError(B_FRAMES)
+                        last_pts = packet.pts
                     sink.on_video_packet(packet, video)
                 else:
                     for frame in video.codec_context.decode(packet):

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from camera.demo import DemoScene, tone
+from tests.waiting import wait_until
 from tests.whep_client import connect, hang_up
 
 
@@ -79,3 +80,36 @@ async def test_file_camera_with_its_audio(start_server, tmp_path, encoder):
         assert image.shape == (180, 320)
     finally:
         await hang_up(server.client, viewer)
+
+
+def write_b_frame_clip(path: Path, seconds: float = 2.0, fps: int = 15) -> Path:
+    """H.264 with B-frames: packets arrive in decode order, pictures show in another."""
+    scene = DemoScene(320, 180)
+    with av.open(str(path), "w") as output:
+        video = output.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
+        video.options = {"preset": "medium", "x264-params": f"keyint={fps}:bframes=2:b-adapt=0"}
+        for index in range(int(seconds * fps)):
+            frame = scene.video_frame(1_700_000_000 + index / fps)
+            frame.pts = index
+            frame.time_base = Fraction(1, fps)
+            output.mux(video.encode(frame))
+        output.mux(video.encode(None))
+    return path
+
+
+async def test_copy_refuses_b_frames_with_a_clear_reason(start_server, tmp_path):
+    # Regression: passthrough stamped packets pts = dts = arrival time, so a stream with
+    # B-frames played out of order. It is refused instead, saying why and what to do.
+    clip = write_b_frame_clip(tmp_path / "b.mp4")
+    config = {
+        "webrtc": {"ice_addresses": ["127.0.0.1"]},
+        "cameras": [{"id": "clip", "source": str(clip), "encoder": "copy"}],
+    }
+    server = await start_server(config)
+    camera = server.camera("clip")
+    await wait_until(lambda: camera.status == "offline", 20, "the refusal")
+    assert "B-frames" in (camera.error or "")
+    assert "libx264" in (camera.error or "")
+    listed = (await server.client.get("/api/cameras/clip")).json()
+    assert "B-frames" in listed["error"]
