@@ -78,3 +78,35 @@ async def test_camera_info_on_the_loop_while_the_reader_thread_appends():
         thread.join(10)
         sys.setswitchinterval(switch)
     assert appended[0] > 1000  # they really ran side by side
+
+
+def test_motion_start_leaves_the_jpeg_to_the_writer_not_the_reader_thread(monkeypatch):
+    # Regression: the reader thread encoded a full-size JPEG at motion start, delaying that
+    # frame's H.264 encode just when an alert brings viewers.
+    import camera.snapshots
+    from camera.analysis import Analyzer
+    from camera.snapshots import PendingJpeg
+
+    encoded: list[int] = []
+    real = camera.snapshots.encode_jpeg
+    monkeypatch.setattr(
+        camera.snapshots, "encode_jpeg", lambda *a, **k: encoded.append(1) or real(*a, **k)
+    )
+    config = CameraConfig(
+        id="t", source="demo", width=320, height=240, motion={"frames_to_start": 1}
+    )
+    observations = []
+    analyzer = Analyzer(config, observations.append)
+    dark = np.zeros((240, 320, 3), np.uint8)
+    for index in range(30):
+        picture = dark.copy()
+        if index >= 15:  # something walks in
+            picture[60:180, 40 + index * 4 : 120 + index * 4] = 255
+        frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+        analyzer.video(frame, 1000.0 + index)
+    starts = [o for o in observations if o.phase == "start"]
+    assert starts, observations
+    assert isinstance(starts[0].snapshot, PendingJpeg)
+    assert encoded == []  # nothing encoded on the reader's time
+    jpeg = starts[0].snapshot.encode()  # the event store does this in its writer thread
+    assert jpeg[:2] == b"\xff\xd8"

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from camera.analysis import Observation
 from camera.camera import Camera
+from camera.snapshots import PendingJpeg
 
 from ..db import Database
 from ..models import Event
@@ -185,7 +186,7 @@ class EventService:
             clip = self.recordings.clip_summary(event.clip_id)
         return event_json(event, clip)
 
-    def _save_snapshot(self, event: Event, jpeg: bytes | None) -> None:
+    def _save_snapshot(self, event: Event, jpeg: bytes | PendingJpeg | None) -> None:
         if jpeg is None:
             return
         relative = f"{event.camera}/{event.id}.jpg"

@@ -22,6 +22,8 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from camera.snapshots import PendingJpeg
+
 from ..db import Database
 from ..models import CameraSetting, Event, LiveMessage, Recording
 from ..payloads import recording_summary
@@ -39,7 +41,7 @@ MessageValues = tuple[int, datetime, str | None, dict[str, Any]]  # id, at, came
 class _Batch:
     events: dict[int, EventValues] = field(default_factory=dict)  # insert or update, by id
     messages: list[MessageValues] = field(default_factory=list)
-    snapshots: list[tuple[Path, Any]] = field(default_factory=list)  # bytes or PendingJpeg
+    snapshots: list[tuple[Path, bytes | PendingJpeg]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.events or self.messages or self.snapshots)
@@ -96,7 +98,7 @@ class EventStore:
         self._pending.messages.append((message_id, datetime.now(UTC), camera, payload))
         self._bound()
 
-    def put_snapshot(self, relative: str, jpeg: Any) -> None:
+    def put_snapshot(self, relative: str, jpeg: bytes | PendingJpeg) -> None:
         """A picture to write: JPEG bytes, or a frame whose JPEG is made when written."""
         self._pending.snapshots.append((self.snapshot_dir / relative, jpeg))
         self._snapshot_bytes += _snapshot_size(jpeg)
@@ -227,8 +229,8 @@ def event_values(event: Event) -> EventValues:
     return values
 
 
-def _snapshot_size(jpeg: Any) -> int:
-    return len(jpeg) if isinstance(jpeg, bytes) else int(getattr(jpeg, "size_hint", 0))
+def _snapshot_size(jpeg: bytes | PendingJpeg) -> int:
+    return len(jpeg) if isinstance(jpeg, bytes) else jpeg.size_hint
 
 
 def clip_of(db: Session, event: Event) -> dict[str, Any] | None:
