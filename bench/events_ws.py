@@ -86,7 +86,7 @@ async def run_server(port: int, data_dir: Path, events: int, wait_for: Path, pro
     # The client process touches a file once all its sockets are open (another process:
     # polling a path is the simplest signal).
     ready_files = [wait_for.with_name(f"{wait_for.name}-{i}") for i in range(procs)]
-    while not all(path.exists() for path in ready_files):  # noqa: ASYNC110, ASYNC240
+    while not all(path.exists() for path in ready_files):  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     for _ in range(events):
         now = time.time()

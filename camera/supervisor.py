@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from .sources import describe_error
 
 RETRY_START_S = 0.5
-RETRY_MAX_S = 2.0
+RETRY_MAX_S = 1.0
 HEALTHY_AFTER_S = 5.0
 FLAP_MAX_S = 60.0
 
