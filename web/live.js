@@ -193,6 +193,12 @@ export class LiveClient {
       case 'hello':
         this.#onHello(message);
         break;
+      case 'skipped':
+        // Ids the server never stored (motion-box updates, superseded): nothing lost.
+        if (typeof message.to === 'number' && message.to > (this.status.lastId ?? 0)) {
+          this.#setLastId(message.to);
+        }
+        break;
       case 'resync':
         // The gap reached back past what the server keeps: start over from its id.
         this.#setLastId(message.last_id);
