@@ -30,12 +30,15 @@ logger = logging.getLogger(__name__)
 OPEN_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 5.0
 
-# Low-delay demuxing: no probing backlog, no internal buffering (docs/media-notes.md).
+# Low-delay demuxing (docs/media-notes.md): a small probe, and no frame-rate estimate
+# (fpsprobesize=0: FFmpeg otherwise reads 20 frames, 1.3 s at 15 fps, before opening).
+# The probed packets are kept (no fflags=nobuffer): dropping them made a camera that comes
+# back wait for its next keyframe after the probe, about a GOP more (bench/source_recovery).
 LOW_DELAY_OPTIONS = {
-    "fflags": "nobuffer",
     "flags": "low_delay",
     "probesize": "65536",
     "analyzeduration": "0",
+    "fpsprobesize": "0",
 }
 
 
