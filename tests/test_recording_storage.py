@@ -209,6 +209,17 @@ def directory_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
+def simulate_disk(guard: Any, root: Path, capacity: int, other: list[int] | None = None) -> None:
+    """The guard sees a disk of ``capacity`` holding the archive and ``other[0]`` bytes of
+    another program's."""
+
+    def statvfs(path: Any) -> os.statvfs_result:
+        free = max(0, capacity - directory_bytes(root) - (other[0] if other else 0))
+        return os.statvfs_result((4096, 1, capacity, free, free, 1000, 1000, 1000, 0, 255))
+
+    guard.statvfs = statvfs
+
+
 async def test_disk_guard_deletes_the_oldest_and_alerts(start_server):
     capacity = 3_000_000
     config = recording_config(events=False, continuous=True, segment_seconds=2)
@@ -218,11 +229,7 @@ async def test_disk_guard_deletes_the_oldest_and_alerts(start_server):
     recordings = server.services.recordings
     root = recordings.root
 
-    def simulated(path: Any) -> os.statvfs_result:
-        free = max(0, capacity - directory_bytes(root))
-        return os.statvfs_result((4096, 1, capacity, free, free, 1000, 1000, 1000, 0, 255))
-
-    recordings.guard.statvfs = simulated
+    simulate_disk(recordings.guard, root, capacity)
     quota = capacity // 2
     largest = 0
     worst = 0
@@ -439,11 +446,7 @@ async def test_a_disk_filled_by_another_program_costs_at_most_one_recording(star
     guard = recordings.guard
     root = recordings.root
 
-    def simulated(path: Any) -> os.statvfs_result:
-        free = max(0, capacity - directory_bytes(root) - other[0])
-        return os.statvfs_result((4096, 1, capacity, free, free, 1000, 1000, 1000, 0, 255))
-
-    guard.statvfs = simulated
+    simulate_disk(guard, root, capacity, other)
     await wait_until(
         lambda: (recordings.recorders["demo"].recording["continuous"] or 0) >= 4, 30, "segments"
     )
