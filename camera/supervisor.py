@@ -3,8 +3,9 @@
 The waits (:class:`Backoff`, a pure policy) serve two promises:
 
 * a source that comes back is picked up quickly: while it cannot be opened at all, attempts
-  come every ``RETRY_MAX_S`` at most, so it is online again within that (plus its open time)
-  of returning; a camera that never returns costs one timer and one open attempt per wait;
+  come every ``RETRY_MAX_S`` (half a second), so it is online again within that plus its
+  open time and its next keyframe (bench/source_recovery.py); a camera that never returns
+  costs one timer and one open attempt (a refused connection) per wait, and one log line;
 * a source that opens and fails again at once (a camera that sends one frame and drops,
   a file that ends) backs off up to ``FLAP_MAX_S`` instead of flapping offline/online every
   half second; the backoff is forgiven only after ``HEALTHY_AFTER_S`` of media.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from .sources import describe_error
 
 RETRY_START_S = 0.5
-RETRY_MAX_S = 1.0
+RETRY_MAX_S = 0.5
 HEALTHY_AFTER_S = 5.0
 FLAP_MAX_S = 60.0
 
