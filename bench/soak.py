@@ -109,20 +109,27 @@ async def run_ws(port: int, token: str, count: int) -> None:
     url = f"ws://127.0.0.1:{port}/api/ws"
     headers = {"Authorization": f"Bearer {token}"}
 
-    async def one() -> None:
+    async def one(index: int) -> None:
+        await asyncio.sleep(index * 0.02)  # connect gradually, as dashboards do
         last: int | None = None
+        backoff = 1.0
         while True:
             target = url if last is None else f"{url}?last_id={last}"
             try:
-                async with websockets.connect(target, additional_headers=headers) as ws:
+                async with websockets.connect(
+                    target, additional_headers=headers, open_timeout=30
+                ) as ws:
+                    backoff = 1.0
                     async for raw in ws:
                         message = json.loads(raw)
                         if "id" in message:
                             last = message["id"]
-            except (OSError, websockets.WebSocketException):
-                await asyncio.sleep(1)
+            except (OSError, TimeoutError, websockets.WebSocketException):
+                # As the dashboard does: back off, with jitter, instead of a storm.
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+                backoff = min(backoff * 2, 30.0)
 
-    await asyncio.gather(*(one() for _ in range(count)))
+    await asyncio.gather(*(one(i) for i in range(count)))
 
 
 # ----- WHEP viewers joining and leaving -------------------------------------------------------
@@ -247,8 +254,10 @@ async def soak(minutes: float, ws_clients: int, viewers: int) -> dict[str, Any]:
         per = [ws_clients // 4 + (1 if i < ws_clients % 4 else 0) for i in range(4)]
         children = [_child("_ws", str(port), token, str(n)) for n in per if n]
         viewer_log = data_dir / "viewers.log"
-        with viewer_log.open("w") as log:
-            children.append(_child("_viewers", str(port), token, str(viewers), stdout=log))
+        viewer_log.touch()
+        if viewers:
+            with viewer_log.open("w") as log:
+                children.append(_child("_viewers", str(port), token, str(viewers), stdout=log))
         stop = asyncio.Event()
         login_task = asyncio.create_task(logins(port, stop))
         started = time.time()
