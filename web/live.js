@@ -21,6 +21,7 @@ import {
   parseStoredId,
   retryDelay,
   seenAlready,
+  skippedTo,
   usableId,
 } from '/live-resume.js';
 
@@ -193,12 +194,12 @@ export class LiveClient {
       case 'hello':
         this.#onHello(message);
         break;
-      case 'skipped':
+      case 'skipped': {
         // Ids the server never stored (motion-box updates, superseded): nothing lost.
-        if (typeof message.to === 'number' && message.to > (this.status.lastId ?? 0)) {
-          this.#setLastId(message.to);
-        }
+        const to = skippedTo(this.status.lastId, message);
+        if (to !== null) this.#setLastId(to);
         break;
+      }
       case 'resync':
         // The gap reached back past what the server keeps: start over from its id.
         this.#setLastId(message.last_id);
