@@ -55,7 +55,9 @@ class FlakyDisk:
         )
 
     def close(self) -> None:
+        # Lazily: the server under test may still hold files there (its fixture ends later).
         subprocess.run(["fusermount3", "-u", "-z", str(self.mount)], check=False)
+        self.process.terminate()
         try:
             self.process.wait(10)
         except subprocess.TimeoutExpired:
