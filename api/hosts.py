@@ -6,8 +6,9 @@ the login and setup pages would take its requests. Refusing every request whose 
 a name the appliance can really be reached by closes that door. The default admits what a
 home network uses and a public DNS name cannot be: IP literals, ``localhost``, single-label
 names (``sentrycam``), names under ``.local``, ``.lan``, ``.home``, ``.home.arpa``,
-``.internal`` and ``.localhost``, and this machine's own host name; ``security.allowed_hosts``
-adds names (``cam.example.com``, ``*.example.com``) or, with ``"*"``, turns the check off.
+``.internal``, ``.localhost`` and ``.test``, and this machine's own host name;
+``security.allowed_hosts`` adds names (``cam.example.com``, ``*.example.com``) or, with
+``"*"``, turns the check off.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-PRIVATE_SUFFIXES = (".local", ".lan", ".home", ".home.arpa", ".internal", ".localhost")
+# Names no public DNS answers for: mDNS, home routers' zones, RFC 6762 / 8375 / 6761.
+PRIVATE_SUFFIXES = (".local", ".lan", ".home", ".home.arpa", ".internal", ".localhost", ".test")
 
 
 def host_name(header: str) -> str | None:

@@ -27,6 +27,7 @@ OWN = frozenset({"pi4"})
         "cam.lan:443",
         "cam.home.arpa",
         "cam.internal",
+        "sentrycam.test",
     ],
 )
 def test_home_network_names_are_allowed_by_default(host: str) -> None:
@@ -34,7 +35,8 @@ def test_home_network_names_are_allowed_by_default(host: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "host", ["evil.example", "evil.example:8080", "local.evil.example", "", "[::1", "a b"]
+    "host",
+    ["evil.attacker.net", "evil.attacker.net:8080", "local.evil.attacker.net", "", "[::1", "a b"],
 )
 def test_public_names_need_configuring(host: str) -> None:
     assert not host_allowed(host, [], OWN)
@@ -43,13 +45,13 @@ def test_public_names_need_configuring(host: str) -> None:
 def test_configured_names_and_wildcards() -> None:
     assert host_allowed("cam.example.com", ["cam.example.com"], OWN)
     assert host_allowed("a.b.example.com:8443", ["*.example.com"], OWN)
-    assert not host_allowed("example.com.evil.example", ["*.example.com"], OWN)
+    assert not host_allowed("example.com.evil.attacker.net", ["*.example.com"], OWN)
     assert host_allowed("anything.example", ["*"], OWN)
 
 
 async def test_a_rebound_name_reaches_neither_login_nor_websocket(start_server: Any) -> None:
     server = await start_server(demo_config(recording={"events": False}), admin=False)
-    rebound = {"Host": "evil.example:8080", "Origin": "http://evil.example:8080"}
+    rebound = {"Host": "evil.attacker.net:8080", "Origin": "http://evil.attacker.net:8080"}
     client = server.anonymous(headers=rebound)
     body = {"username": "root", "password": "a-long-pass-phrase-1", "code": "AAAA-BBBB-CCCC"}
     for method, path in [("GET", "/login"), ("GET", "/api/auth/setup")]:
