@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -65,6 +65,17 @@ class Principal:
     via: Literal["session", "token", "cli"]
     session_hash: str | None = None
     csrf_token: str | None = None
+    token_id: int | None = None
+    expires_at: datetime | None = None  # when the session or token ends at the latest
+
+    @property
+    def credential(self) -> str | None:
+        """What revoking ends: ``session:<hash>`` or ``token:<id>`` (None for the CLI)."""
+        if self.session_hash is not None:
+            return session_credential(self.session_hash)
+        if self.token_id is not None:
+            return token_credential(self.token_id)
+        return None
 
     @property
     def is_admin(self) -> bool:
@@ -82,10 +93,18 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _principal(user: User, via: Literal["session", "token"], **extra: str) -> Principal:
+def _principal(user: User, via: Literal["session", "token"], **extra: Any) -> Principal:
     cameras = None if user.cameras is None else frozenset(user.cameras)
     role: Role = "admin" if user.role == "admin" else "viewer"
     return Principal(user.id, user.name, role, cameras, via, **extra)
+
+
+def session_credential(session_hash: str) -> str:
+    return f"session:{session_hash}"
+
+
+def token_credential(token_id: int) -> str:
+    return f"token:{token_id}"
 
 
 class Accounts:
@@ -110,16 +129,27 @@ class Accounts:
     def list_users(self, db: Session) -> list[User]:
         return list(db.scalars(select(User).order_by(User.name)))
 
+    def check_password(self, name: str, password: str) -> None:
+        """Raise ``WeakPassword`` if ``password`` breaks the policy (cheap: before hashing)."""
+        check_policy(password, name, self.min_password_length)
+
     def create_user(
-        self, db: Session, name: str, password: str, role: Role, cameras: list[str] | None
+        self,
+        db: Session,
+        name: str,
+        password: str,
+        role: Role,
+        cameras: list[str] | None,
+        password_hash: str | None = None,
     ) -> User:
+        """A new user; ``password_hash`` if the caller hashed it already (off this thread)."""
         if db.scalar(select(User).where(User.name == name)) is not None:
             raise UserExists(f"a user named {name!r} exists already")
         check_policy(password, name, self.min_password_length)
         stamp = now()
         user = User(
             name=name,
-            password_hash=hash_password(password),
+            password_hash=password_hash or hash_password(password),
             role=role,
             cameras=None if role == "admin" else cameras,
             created_at=stamp,
@@ -129,11 +159,13 @@ class Accounts:
         db.flush()
         return user
 
-    def set_password(self, db: Session, name: str, password: str) -> User:
+    def set_password(
+        self, db: Session, name: str, password: str, password_hash: str | None = None
+    ) -> User:
         """Change a password; every session and nothing else of that user ends."""
         user = self.get_user(db, name)
         check_policy(password, name, self.min_password_length)
-        user.password_hash = hash_password(password)
+        user.password_hash = password_hash or hash_password(password)
         user.password_changed_at = now()
         db.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
         return user
@@ -165,6 +197,12 @@ class Accounts:
         admins = db.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
         if (admins or 0) <= 1:
             raise LastAdmin(f"{user.name} is the last admin; make another admin first")
+
+    def login_hash(self, db: Session, name: str) -> tuple[User | None, str]:
+        """The user and the hash to check a password against (a dummy one for an unknown
+        name, so a failed login costs the same whether or not the name exists)."""
+        user = db.scalar(select(User).where(User.name == name))
+        return user, user.password_hash if user is not None else DUMMY_HASH
 
     def verify_login(self, db: Session, name: str, password: str) -> User | None:
         user = db.scalar(select(User).where(User.name == name))
@@ -206,7 +244,30 @@ class Accounts:
         user = db.get(User, row.user_id)
         if user is None:  # pragma: no cover - the foreign key cascades
             return None
-        return _principal(user, "session", session_hash=row.id_hash, csrf_token=row.csrf_token)
+        return _principal(
+            user,
+            "session",
+            session_hash=row.id_hash,
+            csrf_token=row.csrf_token,
+            expires_at=aware(row.expires_at),
+        )
+
+    def still_valid(self, db: Session, credentials: set[str]) -> set[str]:
+        """Which of ``credentials`` (see ``Principal.credential``) may still be used."""
+        stamp = now()
+        sessions = {c.partition(":")[2] for c in credentials if c.startswith("session:")}
+        tokens = {int(c.partition(":")[2]) for c in credentials if c.startswith("token:")}
+        valid: set[str] = set()
+        if sessions:
+            for row in db.scalars(select(LoginSession).where(LoginSession.id_hash.in_(sessions))):
+                if aware(row.expires_at) > stamp:
+                    valid.add(session_credential(row.id_hash))
+        if tokens:
+            for token in db.scalars(select(ApiToken).where(ApiToken.id.in_(tokens))):
+                alive = token.expires_at is None or aware(token.expires_at) > stamp
+                if token.revoked_at is None and alive:
+                    valid.add(token_credential(token.id))
+        return valid
 
     def end_session(self, db: Session, session_hash: str) -> None:
         db.execute(delete(LoginSession).where(LoginSession.id_hash == session_hash))
@@ -246,7 +307,10 @@ class Accounts:
         if token.last_used_at is None or stamp - aware(token.last_used_at) > TOUCH_INTERVAL:
             token.last_used_at = stamp
         user = db.get(User, token.user_id)
-        return None if user is None else _principal(user, "token")
+        if user is None:
+            return None
+        expires = aware(token.expires_at) if token.expires_at is not None else None
+        return _principal(user, "token", token_id=token.id, expires_at=expires)
 
     def list_tokens(self, db: Session, user_id: int | None = None) -> list[tuple[ApiToken, str]]:
         query = select(ApiToken, User.name).join(User, User.id == ApiToken.user_id)

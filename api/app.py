@@ -11,6 +11,7 @@ from camera import __version__
 
 from .errors import install_error_handlers
 from .headers import SecurityHeaders
+from .hosts import AllowedHosts
 from .routes import (
     audit,
     auth,
@@ -76,4 +77,6 @@ def create_app(services: Services) -> FastAPI:
     for router in WEBSOCKET_ROUTERS:
         app.include_router(router, dependencies=[Depends(authorize_websocket)])
     app.add_middleware(SecurityHeaders)
+    # Outermost: a request for a foreign host name (DNS rebinding) reaches nothing.
+    app.add_middleware(AllowedHosts, allowed=services.settings.security.allowed_hosts)
     return app

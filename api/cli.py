@@ -78,6 +78,9 @@ def uvicorn_config(
         log_config=None,
         access_log=False,  # URLs never reach the log (no secrets in query strings either)
         ws_max_size=64 * 1024,
+        # No permessage-deflate: live messages are small JSON, and compressing each one
+        # once per connection made a fan-out to 1000 dashboards cost 1000 zlib runs.
+        ws_per_message_deflate=False,
         # X-Forwarded-* are believed only from security.trusted_proxies (api.security);
         # uvicorn's own handling would trust any local process.
         proxy_headers=False,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
+from pydantic import AfterValidator
 
 from camera.camera import Camera
 
@@ -35,6 +36,23 @@ def current_admin(principal: MaybePrincipal) -> Principal:
 
 PrincipalDep = Annotated[Principal, Depends(current_user)]
 AdminDep = Annotated[Principal, Depends(current_admin)]
+
+# Database ids are signed 64-bit integers: a larger number from outside must be a 422, not
+# an OverflowError deep in the database driver (a 500).
+MAX_DB_ID = 2**63 - 1
+
+
+def _fits_an_id(value: str | None) -> str | None:
+    if value is not None and int(value) > MAX_DB_ID:
+        raise ValueError(f"must be at most {MAX_DB_ID}")
+    return value
+
+
+Cursor = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9]{1,19}$", description="The previous page's next_cursor."),
+    AfterValidator(_fits_an_id),
+]
 
 CameraId = Annotated[
     str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="Camera id from the config.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -53,3 +55,39 @@ def verify_password(stored_hash: str, password: str) -> bool:
 # Verifying against this when the user does not exist keeps the timing of a failed login
 # the same whether or not the name is known.
 DUMMY_HASH = _hasher.hash("sentrycam-dummy-password")
+
+
+PASSWORD_WORKERS = 2  # at most 2 x 64 MiB of Argon2 memory at once, whatever the load
+
+
+class PasswordPool:
+    """Argon2 work in its own small pool of threads.
+
+    A hash takes 64 MiB and tens of milliseconds on a PC (about half a second on a Pi). In
+    the default pool, shared with every database call, a burst of logins held every worker
+    and stalled all requests, and each concurrent hash added 64 MiB; here they queue among
+    themselves and the rest of the server does not notice.
+    """
+
+    def __init__(self, workers: int = PASSWORD_WORKERS) -> None:
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="argon2")
+
+    async def hash(self, password: str) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _hash, password)
+
+    async def verify(self, stored_hash: str, password: str) -> bool:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _verify, stored_hash, password)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+# Looked up at call time, so a test can stand in for the slow hash.
+def _hash(password: str) -> str:
+    return hash_password(password)
+
+
+def _verify(stored_hash: str, password: str) -> bool:
+    return verify_password(stored_hash, password)

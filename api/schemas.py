@@ -27,6 +27,13 @@ class Health(BaseModel):
         description="The MQTT bridge's state; absent when MQTT is off. Details (admins): "
         "GET /api/mqtt.",
     )
+    database: Literal["ok", "failing"] = Field(
+        "ok", description="failing while events cannot be written (they wait, bounded)."
+    )
+    events_waiting: int = Field(0, description="Event changes queued for the database.")
+    events_dropped: int = Field(
+        0, description="Queued items dropped (oldest first) because the database was away."
+    )
 
 
 class MqttStatus(BaseModel):
@@ -294,6 +301,14 @@ class StorageOut(BaseModel):
     low: bool = Field(description="Free space is under the reserve right now.")
     deleted_for_space: int = Field(description="Recordings the guard deleted since start.")
     last_guard_action: str | None
+    kept_bytes: int | None = Field(
+        None,
+        description="The disk guard's floor: the recordings' size when free space last met "
+        "the reserve; it never deletes below this by more than one recording.",
+    )
+    filled_by_others: bool = Field(
+        False, description="The disk is under the reserve because something else filled it."
+    )
     recording: dict[str, dict[str, int | None]] = Field(
         description="Per camera: the id of the clip and the segment being written."
     )

@@ -89,6 +89,13 @@ class SecurityConfig(_Model):
         description="Extra origins (scheme://host[:port]) allowed to make cookie-authenticated "
         "requests and WebSocket connections, besides the server's own.",
     )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the server answers to besides the built-in home-network ones "
+        "(IP addresses, localhost, single-label names, .local/.lan/.home/.home.arpa/.internal, "
+        'this machine\'s name): a name (cam.example.com), a wildcard (*.example.com), or "*" '
+        "to answer to any (turns the DNS-rebinding defence off).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Reverse proxies (IPs or CIDR ranges) whose X-Forwarded-For/-Proto/-Host "
@@ -108,6 +115,14 @@ class SecurityConfig(_Model):
             if not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise ValueError(f"{origin!r} is not an origin like https://host:port")
         return [origin.lower() for origin in value]
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not re.fullmatch(r"\*|(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?", host):
+                raise ValueError(f"{host!r} is not a host name, *.domain or *")
+        return [host.lower() for host in value]
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -1,12 +1,16 @@
 """Event-to-WebSocket latency with 1, 100 and 1000 connected clients.
 
-    .venv/bin/python -m bench.events_ws [--clients 1 100 1000] [--events 50]
+    .venv/bin/python -m bench.events_ws [--clients 1 100 1000] [--events 50] [--procs 4]
 
 A server process (the real app on uvicorn, loopback, a demo camera with its detectors off)
 injects one event per second into its EventService exactly where the detectors hand
 them in; a client process holds N authenticated WebSocket connections and records, for
 every event start it receives on every connection, ``receive time - event start time``
 (same machine, same clock). Reports p50 / p99 / max per client count.
+
+The client sockets are spread over ``--procs`` processes (4 by default): one Python process
+reading 1000 sockets is itself the bottleneck (it parses every message in turn), which
+measured the client, not the server.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ def _raise_fd_limit() -> None:
 # ----- server process -------------------------------------------------------------------------
 
 
-async def run_server(port: int, data_dir: Path, events: int, wait_for: Path) -> None:
+async def run_server(port: int, data_dir: Path, events: int, wait_for: Path, procs: int) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -81,7 +85,8 @@ async def run_server(port: int, data_dir: Path, events: int, wait_for: Path) -> 
     print(json.dumps({"token": await services.db.run(token)}), flush=True)
     # The client process touches a file once all its sockets are open (another process:
     # polling a path is the simplest signal).
-    while not wait_for.exists():  # noqa: ASYNC110, ASYNC240
+    ready_files = [wait_for.with_name(f"{wait_for.name}-{i}") for i in range(procs)]
+    while not all(path.exists() for path in ready_files):  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     for _ in range(events):
         now = time.time()
@@ -130,14 +135,24 @@ async def run_clients(port: int, token: str, clients: int, events: int, ready: P
 # ----- orchestration --------------------------------------------------------------------------
 
 
-def measure(clients: int, events: int) -> dict[str, float]:
+def measure(clients: int, events: int, procs: int = 4) -> dict[str, float]:
     from tests.conftest import free_port
 
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready"
         server = subprocess.Popen(
-            [PYTHON, "-m", "bench.events_ws", "_server", str(port), tmp, str(events), str(ready)],
+            [
+                PYTHON,
+                "-m",
+                "bench.events_ws",
+                "_server",
+                str(port),
+                tmp,
+                str(events),
+                str(ready),
+                str(procs),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -149,24 +164,31 @@ def measure(clients: int, events: int) -> dict[str, float]:
             if not line:
                 raise RuntimeError("the bench server exited before handing out a token")
             token = json.loads(line)["token"]
-            out = subprocess.run(
-                [
-                    PYTHON,
-                    "-m",
-                    "bench.events_ws",
-                    "_clients",
-                    str(port),
-                    token,
-                    str(clients),
-                    str(events),
-                    str(ready),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=True,
-            ).stdout
-            latencies = json.loads(out.strip().splitlines()[-1])["latencies"]
+            shares = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
+            children = [
+                subprocess.Popen(
+                    [
+                        PYTHON,
+                        "-m",
+                        "bench.events_ws",
+                        "_clients",
+                        str(port),
+                        token,
+                        str(share),
+                        str(events),
+                        str(ready.with_name(f"{ready.name}-{i}")),
+                    ],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for i, share in enumerate(shares)
+            ]
+            latencies = []
+            for child in children:
+                out, _ = child.communicate(timeout=300)
+                if child.returncode != 0:
+                    raise RuntimeError(f"a client process failed ({child.returncode})")
+                latencies += json.loads(out.strip().splitlines()[-1])["latencies"]
         finally:
             server.wait(timeout=60)
     latencies.sort()
@@ -182,8 +204,8 @@ def measure(clients: int, events: int) -> dict[str, float]:
 def main() -> None:
     _raise_fd_limit()
     if len(sys.argv) > 1 and sys.argv[1] == "_server":
-        port, data_dir, events, ready = sys.argv[2:6]
-        asyncio.run(run_server(int(port), Path(data_dir), int(events), Path(ready)))
+        port, data_dir, events, ready, procs = sys.argv[2:7]
+        asyncio.run(run_server(int(port), Path(data_dir), int(events), Path(ready), int(procs)))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_clients":
         port, token, clients, events, ready = sys.argv[2:7]
@@ -192,8 +214,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--events", type=int, default=20)
+    parser.add_argument("--procs", type=int, default=4, help="client processes")
     args = parser.parse_args()
-    rows = [measure(n, args.events) for n in args.clients]
+    rows = [measure(n, args.events, min(args.procs, n)) for n in args.clients]
     print("| clients | samples | p50 ms | p99 ms | max ms |")
     print("|---:|---:|---:|---:|---:|")
     for row in rows:

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import health, motion, sound
 from .config import CameraConfig
-from .snapshots import encode_jpeg
+from .snapshots import PendingJpeg
 
 Kind = Literal["motion", "sound", "offline", "online", "frozen", "tamper"]
 Phase = Literal["start", "update", "end"]
@@ -34,7 +34,8 @@ class Observation:
     regions: list[tuple[float, float, float, float]] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)
     detail: str = ""
-    snapshot: bytes | None = None  # JPEG of the best moment so far
+    # The best moment so far: JPEG bytes, or a frame to encode off the reader thread.
+    snapshot: bytes | PendingJpeg | None = None
 
 
 def luma(frame: av.VideoFrame) -> motion.Gray:
@@ -70,7 +71,7 @@ class Analyzer:
                 self._motion_event(result, frame, t)
         self._health, changes = health.step(self._health, gray, self._config.health, t)
         for change in changes:
-            snapshot = encode_jpeg(frame, width=640) if change.phase == "start" else None
+            snapshot = PendingJpeg(frame, width=640) if change.phase == "start" else None
             self._emit(
                 Observation(
                     self._config.id,
@@ -90,9 +91,9 @@ class Analyzer:
         if phase == "start" or self._best is None or result.score > self._best[0]:
             self._best = (result.score, frame)
             if phase == "start":
-                snapshot = encode_jpeg(frame)  # an early picture for the alert
+                snapshot = PendingJpeg(frame)  # an early picture for the alert
         if phase == "end" and self._best is not None:
-            snapshot = encode_jpeg(self._best[1])  # the best moment of the whole event
+            snapshot = PendingJpeg(self._best[1])  # the best moment of the whole event
             self._best = None
         self._emit(
             Observation(

@@ -156,10 +156,15 @@ class Mp4File:
             error = error or f"closing failed: {failure}"
         with contextlib.suppress(OSError):
             os.fsync(self._fd)
-        os.close(self._fd)
-        size = self.path.stat().st_size if self.path.exists() else 0
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
         duration = max(self._last_video, 0) / VIDEO_CLOCK
-        digest = file_sha256(self.path) if size and self.video_packets else None
+        try:
+            size = self.path.stat().st_size if self.path.exists() else 0
+            digest = file_sha256(self.path) if size and self.video_packets else None
+        except OSError as failure:  # the disk went away under the file (EIO)
+            error = error or f"reading it back failed: {failure}"
+            return FileResult(0, duration, None, self.video_packets, self.audio_packets, error)
         return FileResult(size, duration, digest, self.video_packets, self.audio_packets, error)
 
 

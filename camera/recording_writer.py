@@ -5,7 +5,9 @@ order with :class:`camera.mp4.Mp4File` and settles a future per file with its
 :class:`~camera.mp4.FileResult`. A write error (disk full, disk gone) keeps what was
 written, closes the file as failed and tells the recorder, which goes on in a new file.
 A disk that falls behind makes :meth:`WriterThread.write` refuse packets beyond
-``MAX_QUEUED_BYTES`` rather than use more memory.
+``MAX_QUEUED_BYTES`` rather than use more memory. Any other error is caught at the top of
+the thread: it ends that one file, never the thread, and every close is answered even if
+the thread ends, so one unexpected error can neither stop recording nor hang shutdown.
 """
 
 from __future__ import annotations
@@ -95,52 +97,96 @@ class WriterThread:
         await asyncio.to_thread(self._thread.join)
 
     def _run(self) -> None:
-        templates = StreamTemplates()
         files: dict[int, Mp4File] = {}
+        try:
+            self._serve(files)
+        finally:
+            # Whatever happened, every file gets closed and every waiting close answered:
+            # stop() and the recorder never hang on this thread.
+            for key, handle in files.items():
+                try:
+                    result = handle.close()
+                except Exception as error:  # pragma: no cover - close() catches its own
+                    result = FileResult(0, 0.0, None, 0, 0, f"closing failed: {error}")
+                self._resolve(key, result)
+            self._resolve_all(FileResult(0, 0.0, None, 0, 0, "the writer stopped"))
+
+    def _serve(self, files: dict[int, Mp4File]) -> None:
+        templates = StreamTemplates()
         failed: dict[int, str] = {}
         while (command := self._queue.get()) is not None:
-            if isinstance(command, _Write):
-                with self._lock:
-                    self._queued_bytes -= command.timed.packet.size
-                handle = files.get(command.key)
-                if handle is None:
-                    continue
-                try:
-                    if command.video:
-                        handle.write_video(command.timed)
-                    else:
-                        handle.write_audio(command.timed)
-                except (av.error.FFmpegError, OSError, ValueError) as error:
-                    # Disk full, disk gone: keep what was written; the recorder goes on in
-                    # a new file once the archive has made room.
-                    logger.error("writing %s failed: %s", handle.path, error)
-                    failed[command.key] = str(error)
-                    result = handle.close(str(error))
-                    del files[command.key]
-                    self._resolve(command.key, result)
-                    self._report_failure(command.key)
-            elif isinstance(command, _Open):
-                try:
-                    files[command.key] = Mp4File(
-                        command.path,
-                        templates,
-                        command.video,
-                        command.audio,
-                        command.start_pts,
-                    )
-                except (av.error.FFmpegError, OSError, ValueError) as error:
-                    logger.error("cannot create %s: %s", command.path, error)
-                    failed[command.key] = f"cannot create the file: {error}"
-                    self._report_failure(command.key)
-            else:
+            try:
+                self._do(command, templates, files, failed)
+            except Exception as error:
+                # The top of the writer thread: an unexpected error ends that one file (as
+                # a write error does) and never the thread, so recording goes on.
+                logger.exception("recording writer: %s failed", type(command).__name__)
                 handle = files.pop(command.key, None)
+                failed[command.key] = f"unexpected error: {error}"
                 if handle is not None:
-                    self._resolve(command.key, handle.close())
-                else:
-                    reason = failed.pop(command.key, "not written")
+                    with contextlib.suppress(Exception):
+                        self._resolve(command.key, handle.close(failed[command.key]))
+                if isinstance(command, _Close):  # its answer must not wait for stop()
+                    reason = failed.pop(command.key)
                     self._resolve(command.key, FileResult(0, 0.0, None, 0, 0, reason))
-        for key, handle in files.items():
-            self._resolve(key, handle.close())
+                self._report_failure(command.key)
+
+    def _do(
+        self,
+        command: _Open | _Write | _Close,
+        templates: StreamTemplates,
+        files: dict[int, Mp4File],
+        failed: dict[int, str],
+    ) -> None:
+        if isinstance(command, _Write):
+            with self._lock:
+                self._queued_bytes -= command.timed.packet.size
+            handle = files.get(command.key)
+            if handle is None:
+                return
+            try:
+                if command.video:
+                    handle.write_video(command.timed)
+                else:
+                    handle.write_audio(command.timed)
+            except (av.error.FFmpegError, OSError, ValueError) as error:
+                # Disk full, disk gone: keep what was written; the recorder goes on in
+                # a new file once the archive has made room.
+                logger.error("writing %s failed: %s", handle.path, error)
+                failed[command.key] = str(error)
+                result = handle.close(str(error))
+                del files[command.key]
+                self._resolve(command.key, result)
+                self._report_failure(command.key)
+        elif isinstance(command, _Open):
+            try:
+                files[command.key] = Mp4File(
+                    command.path,
+                    templates,
+                    command.video,
+                    command.audio,
+                    command.start_pts,
+                )
+            except (av.error.FFmpegError, OSError, ValueError) as error:
+                logger.error("cannot create %s: %s", command.path, error)
+                failed[command.key] = f"cannot create the file: {error}"
+                self._report_failure(command.key)
+        else:
+            handle = files.pop(command.key, None)
+            if handle is not None:
+                self._resolve(command.key, handle.close())
+            else:
+                reason = failed.pop(command.key, "not written")
+                self._resolve(command.key, FileResult(0, 0.0, None, 0, 0, reason))
+
+    def _resolve_all(self, result: FileResult) -> None:
+        def settle() -> None:
+            for future in list(self._results.values()):
+                if not future.done():
+                    future.set_result(result)
+
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(settle)
 
     def _report_failure(self, key: int) -> None:
         with contextlib.suppress(RuntimeError):

@@ -20,3 +20,28 @@ def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 8
     encoder.open()
     image = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
     return b"".join(bytes(packet) for packet in encoder.encode(image))
+
+
+class PendingJpeg:
+    """A picture whose JPEG is made later, by whoever stores it, in its own thread.
+
+    Encoding a full-size JPEG in the reader thread at motion start delayed that very frame's
+    H.264 encode, just when an alert brings viewers; the frame is kept instead (decoded
+    frames own their buffers, and the reader never changes them) and the event store
+    encodes it in its writer thread.
+    """
+
+    __slots__ = ("_frame", "_width")
+
+    def __init__(self, frame: av.VideoFrame, width: int | None = None) -> None:
+        self._frame = frame
+        self._width = width
+
+    @property
+    def size_hint(self) -> int:
+        """About what the JPEG will weigh (for bounding what waits to be written)."""
+        width = min(self._width or self._frame.width, self._frame.width)
+        return max(1, width * self._frame.height * width // max(1, self._frame.width) // 10)
+
+    def encode(self) -> bytes:
+        return encode_jpeg(self._frame, width=self._width)

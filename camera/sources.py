@@ -30,17 +30,27 @@ logger = logging.getLogger(__name__)
 OPEN_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 5.0
 
-# Low-delay demuxing: no probing backlog, no internal buffering (docs/media-notes.md).
+# Low-delay demuxing (docs/media-notes.md): a small probe, and no frame-rate estimate
+# (fpsprobesize=0: FFmpeg otherwise reads 20 frames, 1.3 s at 15 fps, before opening).
+# The probed packets are kept (no fflags=nobuffer): dropping them made a camera that comes
+# back wait for its next keyframe after the probe, about a GOP more (bench/source_recovery).
 LOW_DELAY_OPTIONS = {
-    "fflags": "nobuffer",
     "flags": "low_delay",
     "probesize": "65536",
     "analyzeduration": "0",
+    "fpsprobesize": "0",
 }
 
 
 class SourceError(CameraError):
     """The source opened but cannot be used as configured."""
+
+
+B_FRAMES = (
+    "encoder 'copy' cannot pass on this H.264 stream: it has B-frames (frames sent out of "
+    "display order), which would play out of order; use encoder: libx264, or turn B-frames "
+    "off in the camera's settings"
+)
 
 
 class Sink(Protocol):
@@ -150,6 +160,7 @@ class ContainerSource:
         stop: threading.Event,
     ) -> None:
         pacer = _Pacer() if self._realtime else None
+        last_pts: int | None = None
         for packet in container.demux(*streams):
             if stop.is_set():
                 return
@@ -159,6 +170,12 @@ class ContainerSource:
                 pacer.wait(packet, stop)
             if packet.stream is video:
                 if self._copy:
+                    # Passthrough re-stamps packets in arrival (decode) order; a stream whose
+                    # presentation order differs (B-frames) would play out of order.
+                    if packet.pts is not None:
+                        if last_pts is not None and packet.pts < last_pts:
+                            raise SourceError(B_FRAMES)
+                        last_pts = packet.pts
                     sink.on_video_packet(packet, video)
                 else:
                     for frame in video.codec_context.decode(packet):

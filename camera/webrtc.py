@@ -62,6 +62,8 @@ class ViewerSession:
     pc: RTCPeerConnection
     tracks: list[PacketTrack]
     owner: int | None = None  # the user watching, so revoking them hangs up too
+    credential: str | None = None  # the session or token it was opened with, likewise
+    expires_at: float | None = None  # epoch seconds when that credential ends
     answer_sdp: str = ""
     created: float = field(default_factory=time.monotonic)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
@@ -119,7 +121,13 @@ class WebRTCService:
         return RTCConfiguration(iceServers=servers)
 
     async def answer(
-        self, camera: Camera, offer_sdp: str, max_viewers: int, owner: int | None = None
+        self,
+        camera: Camera,
+        offer_sdp: str,
+        max_viewers: int,
+        owner: int | None = None,
+        credential: str | None = None,
+        expires_at: float | None = None,
     ) -> ViewerSession:
         parsed = validate_offer(offer_sdp)
         if self.viewers(camera.id) >= max_viewers:
@@ -129,7 +137,9 @@ class WebRTCService:
         if camera.status == "offline":
             raise CameraOffline(f"camera {camera.id} is offline: {camera.error}")
         pc = RTCPeerConnection(self._rtc_configuration())
-        session = ViewerSession(secrets.token_urlsafe(16), camera.id, pc, [], owner)
+        session = ViewerSession(
+            secrets.token_urlsafe(16), camera.id, pc, [], owner, credential, expires_at
+        )
         self._sessions[session.id] = session
         try:
             self._add_tracks(session, camera, {m.kind for m in parsed.media})
@@ -223,8 +233,16 @@ class WebRTCService:
         return True
 
     async def close_user(self, user_id: int) -> None:
-        ids = [s.id for s in self._sessions.values() if s.owner == user_id]
+        await self.close_where(lambda session: session.owner == user_id)
+
+    async def close_where(self, ended: Callable[[ViewerSession], bool]) -> int:
+        """Hang up every viewer session for which ``ended(session)``; how many."""
+        ids = [s.id for s in tuple(self._sessions.values()) if ended(s)]
         await asyncio.gather(*(self.close(i) for i in ids))
+        return len(ids)
+
+    def all_sessions(self) -> tuple[ViewerSession, ...]:
+        return tuple(self._sessions.values())
 
     async def close_all(self) -> None:
         await asyncio.gather(*(self.close(i) for i in list(self._sessions)))

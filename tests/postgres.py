@@ -141,6 +141,11 @@ class PostgresServer:
                 return
         raise PostgresUnavailable(f"PostgreSQL did not start; log:\n{self._log_text()}")
 
+    def restart(self) -> None:
+        """Start the stopped cluster again on the same port (a database coming back)."""
+        if not self._launch():
+            raise PostgresUnavailable(f"PostgreSQL did not start again; log:\n{self._log_text()}")
+
     def _launch(self) -> bool:
         settings = {
             "listen_addresses": "127.0.0.1",

@@ -12,6 +12,7 @@ VENV=${VENV:-.venv}
 need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)  # the vanishing-disk test
 # Real footage for the motion detector tests (vtest.avi, tree.avi).
 [ -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] || need+=(opencv-doc)
 # A real PostgreSQL server for the storage tests (started by a fixture on a free port).

@@ -11,16 +11,21 @@ import numpy as np
 import pytest
 
 from camera.demo import DemoScene, tone
+from tests.waiting import wait_until
 from tests.whep_client import connect, hang_up
 
 
-def write_clip(path: Path, seconds: float = 2.0, fps: int = 15) -> Path:
-    """H.264 + AAC in MP4 (length-prefixed NAL units: passthrough must convert them)."""
+def write_clip(path: Path, seconds: float = 2.0, fps: int = 15, bframes: int = 0) -> Path:
+    """H.264 + AAC in MP4 (length-prefixed NAL units: passthrough must convert them);
+    ``bframes``: pictures sent out of display order, as some cameras do."""
     scene = DemoScene(320, 180)
     with av.open(str(path), "w") as output:
         video = output.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
-        video.options = {"preset": "ultrafast", "x264-params": f"keyint={fps}:bframes=0"}
+        video.options = {
+            "preset": "ultrafast",
+            "x264-params": f"keyint={fps}:bframes={bframes}:b-adapt=0",
+        }
         audio = output.add_stream("aac", rate=48000)
         audio.layout = "mono"
         for index in range(int(seconds * fps)):
@@ -79,3 +84,20 @@ async def test_file_camera_with_its_audio(start_server, tmp_path, encoder):
         assert image.shape == (180, 320)
     finally:
         await hang_up(server.client, viewer)
+
+
+async def test_copy_refuses_b_frames_with_a_clear_reason(start_server, tmp_path):
+    # Regression: passthrough stamped packets pts = dts = arrival time, so a stream with
+    # B-frames played out of order. It is refused instead, saying why and what to do.
+    clip = write_clip(tmp_path / "b.mp4", bframes=2)
+    config = {
+        "webrtc": {"ice_addresses": ["127.0.0.1"]},
+        "cameras": [{"id": "clip", "source": str(clip), "encoder": "copy"}],
+    }
+    server = await start_server(config)
+    camera = server.camera("clip")
+    await wait_until(lambda: camera.status == "offline", 20, "the refusal")
+    assert "B-frames" in (camera.error or "")
+    assert "libx264" in (camera.error or "")
+    listed = (await server.client.get("/api/cameras/clip")).json()
+    assert "B-frames" in listed["error"]

@@ -120,6 +120,9 @@ async def test_health_and_camera_list(start_server):
         "version": health["version"],
         "cameras_online": 1,
         "cameras_total": 1,
+        "database": "ok",
+        "events_waiting": health["events_waiting"],
+        "events_dropped": 0,
     }
     listing = (await server.client.get("/api/cameras")).json()
     camera = listing["cameras"][0]

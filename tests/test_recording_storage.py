@@ -209,6 +209,17 @@ def directory_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
+def simulate_disk(guard: Any, root: Path, capacity: int, other: list[int] | None = None) -> None:
+    """The guard sees a disk of ``capacity`` holding the archive and ``other[0]`` bytes of
+    another program's."""
+
+    def statvfs(path: Any) -> os.statvfs_result:
+        free = max(0, capacity - directory_bytes(root) - (other[0] if other else 0))
+        return os.statvfs_result((4096, 1, capacity, free, free, 1000, 1000, 1000, 0, 255))
+
+    guard.statvfs = statvfs
+
+
 async def test_disk_guard_deletes_the_oldest_and_alerts(start_server):
     capacity = 3_000_000
     config = recording_config(events=False, continuous=True, segment_seconds=2)
@@ -218,11 +229,7 @@ async def test_disk_guard_deletes_the_oldest_and_alerts(start_server):
     recordings = server.services.recordings
     root = recordings.root
 
-    def simulated(path: Any) -> os.statvfs_result:
-        free = max(0, capacity - directory_bytes(root))
-        return os.statvfs_result((4096, 1, capacity, free, free, 1000, 1000, 1000, 0, 255))
-
-    recordings.guard.statvfs = simulated
+    simulate_disk(recordings.guard, root, capacity)
     quota = capacity // 2
     largest = 0
     worst = 0
@@ -423,3 +430,48 @@ async def test_a_missing_storage_disk_turns_recording_off_not_the_card(start_ser
     assert "does not exist" in storage["last_guard_action"]
     # Live view is unaffected.
     assert (await server.client.get("/api/cameras/demo/snapshot.jpg")).status_code == 200
+
+
+async def test_a_disk_filled_by_another_program_costs_at_most_one_recording(start_server):
+    # Regression: the guard deleted every recording (a batch every 2 s) when another program
+    # filled the disk, and could never win. Now it keeps the archive at its size when the
+    # reserve was last free, less at most one recording (the room to go on rotating).
+    capacity = 40_000_000
+    other = [0]  # bytes of the other program
+    config = recording_config(events=False, continuous=True, segment_seconds=2)
+    config["cameras"][0]["bitrate_kbps"] = 1500
+    config["storage"] = {"reserve_percent": 10, "reserve_mb": 1000}
+    server = await start_server(config)
+    recordings = server.services.recordings
+    guard = recordings.guard
+    root = recordings.root
+
+    simulate_disk(guard, root, capacity, other)
+    await wait_until(
+        lambda: (recordings.recorders["demo"].recording["continuous"] or 0) >= 4, 30, "segments"
+    )
+    await wait_until(lambda: guard.floor is not None, 10, "a first check")
+    ours = directory_bytes(root)
+    other[0] = capacity - ours  # the other program takes every free byte at once
+    await wait_until(lambda: guard.filled_by_others, 20, "the guard to notice")
+    floor = guard.floor
+    assert floor is not None
+    rows = await server.services.db.run(lambda db: list(db.scalars(select(Recording))))
+    largest = max(r.size for r in rows)
+    # The program keeps writing: whatever the guard does meanwhile, it keeps its floor.
+    for _ in range(3):
+        other[0] += 1_000_000
+        await guard.enforce_reserve()
+        archive = await server.services.db.run(guard.archive_bytes)
+        assert archive >= floor - largest * 1.2, (archive, floor, largest)
+    status = (await server.client.get("/api/storage")).json()
+    assert status["filled_by_others"] is True
+    assert status["kept_bytes"] == floor
+    events = (await server.client.get("/api/events", params={"kind": "storage"})).json()
+    assert any("something else" in e["detail"] for e in events["events"])
+    left = await server.services.db.run(lambda db: list(db.scalars(select(Recording))))
+    assert len(left) >= len(rows) - 2  # not "every recording"
+    # Space comes back: the guard takes a new floor and stops complaining.
+    other[0] = 0
+    await guard.enforce_reserve()
+    assert guard.filled_by_others is False

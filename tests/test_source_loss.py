@@ -28,9 +28,11 @@ def feed_config(port: int, encoder: str) -> dict[str, object]:
     }
 
 
-async def fresh_frame_age(viewer) -> int:
+async def frame_made_after(viewer, wall_ms: int) -> bool:
+    """Whether the next frame the viewer gets was captured at or after ``wall_ms``."""
     frame = await viewer.next_video_frame(timeout=15)
-    return latency_ms(read_stamp(frame.to_ndarray(format="gray")), int(time.time() * 1000))
+    age = latency_ms(read_stamp(frame.to_ndarray(format="gray")), int(time.time() * 1000))
+    return int(time.time() * 1000) - age >= wall_ms
 
 
 @pytest.mark.parametrize("encoder", ["libx264", "copy"])
@@ -41,8 +43,10 @@ async def test_udp_feed_that_stops_and_restarts_is_picked_up(start_server, encod
         server = await start_server(feed_config(port, encoder))
         camera = server.camera("feed")
         await server.wait_online("feed")
+        connected_ms = int(time.time() * 1000)
         viewer = await connect(server.client, "feed", audio=False)
-        assert await fresh_frame_age(viewer) < 3000
+        # Live pictures, not a backlog (how fresh is a bench figure, not a test threshold).
+        await wait_until(lambda: frame_made_after(viewer, connected_ms), 20, "a live frame")
 
         feed.stop()
         await wait_until(lambda: camera.status == "offline", 20, "camera offline")
@@ -50,12 +54,13 @@ async def test_udp_feed_that_stops_and_restarts_is_picked_up(start_server, encod
         assert listed["status"] == "offline"
         assert listed["error"]
 
+        restarted_ms = int(time.time() * 1000)
         feed.start()
         await wait_until(lambda: camera.status == "online", 30, "camera back online")
         # The same viewer session carries on with pictures made after the restart.
-        deadline = time.monotonic() + 20
-        while (age := await fresh_frame_age(viewer)) > 2000:
-            assert time.monotonic() < deadline, f"only stale frames ({age} ms old)"
+        await wait_until(
+            lambda: frame_made_after(viewer, restarted_ms), 20, "a frame made after the restart"
+        )
         await hang_up(server.client, viewer)
     finally:
         feed.stop()

@@ -26,6 +26,14 @@ export function seenAlready(lastId, id) {
 }
 
 /** The id kept by an earlier page (sessionStorage's text, or null), or null when unusable. */
+/** The last id after a `skipped` message (ids the server never stored: superseded
+ * motion-box updates), or null when it moves nothing forward. */
+export function skippedTo(lastId, message) {
+  const to = message.to;
+  if (typeof to !== 'number' || !Number.isSafeInteger(to)) return null;
+  return lastId === null || to > lastId ? to : null;
+}
+
 export function parseStoredId(text) {
   const value = Number(text);
   return Number.isInteger(value) && value > 0 ? value : null;

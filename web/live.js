@@ -21,6 +21,7 @@ import {
   parseStoredId,
   retryDelay,
   seenAlready,
+  skippedTo,
   usableId,
 } from '/live-resume.js';
 
@@ -193,6 +194,12 @@ export class LiveClient {
       case 'hello':
         this.#onHello(message);
         break;
+      case 'skipped': {
+        // Ids the server never stored (motion-box updates, superseded): nothing lost.
+        const to = skippedTo(this.status.lastId, message);
+        if (to !== null) this.#setLastId(to);
+        break;
+      }
       case 'resync':
         // The gap reached back past what the server keeps: start over from its id.
         this.#setLastId(message.last_id);

@@ -29,6 +29,13 @@ def me(principal: Principal) -> Me:
     )
 
 
+async def check_password(services: Services, name: str, password: str) -> User | None:
+    """The user if ``password`` is theirs; the Argon2 work runs in its own pool."""
+    user, stored = await services.db.run(lambda db: services.accounts.login_hash(db, name))
+    ok = await services.passwords.verify(stored, password)
+    return user if ok and user is not None else None
+
+
 async def start_session(
     request: Request, response: Response, services: Services, user: User
 ) -> Principal:
@@ -77,7 +84,7 @@ async def login(body: LoginIn, request: Request, response: Response, services: S
     name = body.username
     keys = (f"ip:{client}", f"user:{name.lower()}")
     await _throttled(services, keys, client, name)
-    user = await services.db.run(lambda db: services.accounts.verify_login(db, name, body.password))
+    user = await check_password(services, name, body.password)
     if user is None:
         services.throttle.failed(*keys)
         await services.db.run(
@@ -127,7 +134,9 @@ async def setup_state(services: ServicesDep) -> SetupState:
 async def setup(body: SetupIn, request: Request, response: Response, services: ServicesDep) -> Me:
     """Create the first admin with the one-time code printed at start-up, and log in."""
     client = client_address(request)
-    keys = (f"ip:{client}", "setup")
+    # Per address only: a shared key let anyone on the LAN lock first-run setup for everyone
+    # (the 12-character code is out of reach of guessing from any number of addresses).
+    keys = (f"setup-ip:{client}",)
     await _throttled(services, keys, client, body.username)
     code = services.setup_code
     if code is None or not await services.setup_pending():
@@ -142,10 +151,15 @@ async def setup(body: SetupIn, request: Request, response: Response, services: S
         )
         raise Forbidden("wrong setup code (it is printed in the server log at start-up)")
 
+    services.accounts.check_password(body.username, body.password)
+    hashed = await services.passwords.hash(body.password)
+
     def create_first_admin(db: Session) -> User:
         if services.accounts.user_count(db) > 0:
             raise UserExists("setup is done: an admin exists already")
-        user = services.accounts.create_user(db, body.username, body.password, "admin", None)
+        user = services.accounts.create_user(
+            db, body.username, body.password, "admin", None, hashed
+        )
         services.accounts.audit(db, body.username, "setup", body.username, client)
         return user
 
@@ -172,16 +186,17 @@ async def change_password(
     keys = (f"ip:{client}", f"user:{principal.name.lower()}")
     await _throttled(services, keys, client, principal.name)
     accounts = services.accounts
-    user = await services.db.run(
-        lambda db: accounts.verify_login(db, principal.name, body.current_password)
-    )
+    user = await check_password(services, principal.name, body.current_password)
     if user is None:
         services.throttle.failed(*keys)
         raise Forbidden("the current password is wrong")
 
+    accounts.check_password(principal.name, body.new_password)
+    hashed = await services.passwords.hash(body.new_password)
+
     def change(db: Session) -> tuple[list[str], User]:
         hashes = accounts.user_session_hashes(db, principal.user_id)
-        updated = accounts.set_password(db, principal.name, body.new_password)
+        updated = accounts.set_password(db, principal.name, body.new_password, hashed)
         accounts.audit(db, principal.name, "password_changed", principal.name, client)
         return hashes, updated
 

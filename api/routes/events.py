@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..accounts import Principal
 from ..db import aware
-from ..deps import CameraDep, PrincipalDep, ServicesDep
+from ..deps import CameraDep, Cursor, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
 from ..files import safe_file
 from ..models import Event
@@ -36,7 +36,7 @@ async def list_events(
     since: Annotated[datetime | None, Query(description="Events starting at or after.")] = None,
     until: Annotated[datetime | None, Query(description="Events starting before.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")] = None,
+    cursor: Cursor = None,
 ) -> EventPage:
     """Newest first. Page with ``cursor`` = the previous page's ``next_cursor``."""
     if camera is not None and not principal.can_see(camera):

@@ -24,6 +24,9 @@ async def health(services: ServicesDep) -> Health:
         cameras_online=sum(c.status == "online" for c in cameras),
         cameras_total=len(cameras),
         mqtt=services.mqtt.state if services.mqtt is not None else None,
+        database="ok" if services.events.database_ok else "failing",
+        events_waiting=services.events.store.pending,
+        events_dropped=sum(vars(services.events.store.dropped).values()),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, WebSocket
 
 from ..accounts import Principal
+from ..deps import MAX_DB_ID
 from ..payloads import camera_message
 from ..security import authorize_websocket, services_of
 from ..services.live_channel import LiveConnection
@@ -20,7 +21,11 @@ async def live(
     principal: Annotated[Principal, Depends(authorize_websocket)],
     last_id: Annotated[
         int | None,
-        Query(ge=0, description="The last message id seen: everything after it is replayed."),
+        Query(
+            ge=0,
+            le=MAX_DB_ID,
+            description="The last message id seen: everything after it is replayed.",
+        ),
     ] = None,
 ) -> None:
     services = services_of(websocket)

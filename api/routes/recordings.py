@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import FileResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..accounts import Principal
 from ..db import aware
-from ..deps import AdminDep, PrincipalDep, ServicesDep
+from ..deps import AdminDep, Cursor, PrincipalDep, ServicesDep
 from ..errors import Forbidden, NotFound
 from ..files import safe_file
 from ..models import Recording
@@ -24,6 +24,7 @@ from ..services import Services
 
 router = APIRouter(tags=["recordings"])
 ERRORS: dict[int | str, dict[str, Any]] = {403: {"model": Problem}, 404: {"model": Problem}}
+SCAN_BATCH = 500  # rows read at a time when filtering by event
 RecordingId = Annotated[int, Path(ge=1, le=2**62)]
 CameraFilter = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 
@@ -43,7 +44,7 @@ async def list_recordings(
         Literal["newest", "oldest"], Query(description="oldest suits a timeline.")
     ] = "newest",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,19}$")] = None,
+    cursor: Cursor = None,
 ) -> RecordingPage:
     """Recordings overlapping ``since``..``until``; page with ``cursor``."""
     if camera is not None and not principal.can_see(camera):
@@ -84,10 +85,12 @@ async def list_recordings(
                     (Recording.start > pivot.start)
                     | ((Recording.start == pivot.start) & (Recording.id > pivot.id))
                 )
-        rows = list(db.scalars(statement))
-        if event is not None:
-            rows = [row for row in rows if event in row.events]
-        return rows
+        if event is None:
+            return list(db.scalars(statement))
+        # The event list is JSON (no portable SQL test for membership): read the pages in
+        # order and keep the matching rows until the page is full, so the LIMIT counts
+        # matches, not candidates, and the cursor stays right.
+        return _clips_of_event(db, statement.limit(None), event, limit + 1)
 
     rows = await services.db.run(query)
     more = len(rows) > limit
@@ -96,6 +99,22 @@ async def list_recordings(
         recordings=[RecordingOut.model_validate(recording_json(r)) for r in rows],
         next_cursor=str(rows[-1].id) if more and rows else None,
     )
+
+
+def _clips_of_event(
+    db: Session, statement: Select[Recording], event: int, wanted: int
+) -> list[Recording]:
+    found: list[Recording] = []
+    result = db.scalars(statement.execution_options(yield_per=SCAN_BATCH))
+    try:
+        for row in result:
+            if event in row.events:
+                found.append(row)
+                if len(found) == wanted:
+                    break
+    finally:
+        result.close()
+    return found
 
 
 async def _recording(services: Services, principal: Principal, recording_id: int) -> Recording:

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Path, Request, Response
 from sqlalchemy.orm import Session
 
-from ..accounts import now
-from ..deps import PrincipalDep, ServicesDep
+from ..accounts import now, token_credential
+from ..deps import MAX_DB_ID, PrincipalDep, ServicesDep
 from ..errors import Forbidden
 from ..models import ApiToken
 from ..schemas import Problem, TokenCreated, TokenIn, TokenOut
@@ -73,7 +73,7 @@ async def revoke_token(
     request: Request,
     principal: PrincipalDep,
     services: ServicesDep,
-    token_id: int = Path(ge=1),
+    token_id: int = Path(ge=1, le=MAX_DB_ID),
 ) -> Response:
     """Revoke a token at once (yours, or anyone's for an admin)."""
     owner = None if principal.is_admin else principal.user_id
@@ -86,4 +86,6 @@ async def revoke_token(
         )
 
     await services.db.run(revoke)
+    # docs/api.md: revoked at once, including the WebSocket and WHEP sessions it opened.
+    await services.end_credentials({token_credential(token_id)})
     return Response(status_code=204)

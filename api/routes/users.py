@@ -53,9 +53,13 @@ async def add_user(
 ) -> UserOut:
     check_cameras(services, body.cameras)
     client = client_address(request)
+    services.accounts.check_password(body.name, body.password)
+    hashed = await services.passwords.hash(body.password)
 
     def create(db: Session) -> User:
-        user = services.accounts.create_user(db, body.name, body.password, body.role, body.cameras)
+        user = services.accounts.create_user(
+            db, body.name, body.password, body.role, body.cameras, hashed
+        )
         services.accounts.audit(
             db,
             admin.name,
@@ -123,11 +127,13 @@ async def set_password(
 ) -> Response:
     """Set another user's password; their sessions end."""
     client = client_address(request)
+    services.accounts.check_password(name, body.password)
+    hashed = await services.passwords.hash(body.password)
 
     def change(db: Session) -> tuple[int, list[str]]:
         user = services.accounts.get_user(db, name)
         hashes = services.accounts.user_session_hashes(db, user.id)
-        services.accounts.set_password(db, name, body.password)
+        services.accounts.set_password(db, name, body.password, hashed)
         services.accounts.audit(db, admin.name, "password_set", name, client)
         return user.id, hashes
 

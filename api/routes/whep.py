@@ -78,7 +78,10 @@ async def whep_offer(
     """Start watching a camera: post an SDP offer, get the answer (H.264 + Opus)."""
     offer = await _read_offer(request, content_type)
     max_viewers = services.cameras.max_viewers(camera)
-    session = await services.webrtc.answer(camera, offer, max_viewers, principal.user_id)
+    expires = principal.expires_at.timestamp() if principal.expires_at is not None else None
+    session = await services.webrtc.answer(
+        camera, offer, max_viewers, principal.user_id, principal.credential, expires
+    )
     location = f"/api/cameras/{camera.id}/whep/{session.id}"
     return Response(
         session.answer_sdp,

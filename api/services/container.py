@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from camera import __version__
 from camera.manager import CameraManager
 from camera.webrtc import WebRTCService
 
-from ..accounts import Accounts
+from ..accounts import Accounts, session_credential
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
+from ..passwords import PasswordPool
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
 from .event_service import EventService
@@ -25,6 +27,7 @@ from .recording_archive import RecordingService
 
 logger = logging.getLogger("sentrycam")
 
+CREDENTIAL_CHECK_S = 30.0  # open sockets of expired or elsewhere-revoked credentials end
 SETUP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a console
 
 
@@ -50,6 +53,7 @@ class Services:
     webrtc: WebRTCService = field(init=False)
     db: Database = field(init=False)
     accounts: Accounts = field(init=False)
+    passwords: PasswordPool = field(init=False)
     throttle: LoginThrottle = field(init=False)
     live: LiveChannel = field(init=False)
     events: EventService = field(init=False)
@@ -57,6 +61,7 @@ class Services:
     mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
     notifications: NotificationService = field(init=False)
     setup_code: str | None = None
+    _watch: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.settings = self.config.settings
@@ -67,6 +72,7 @@ class Services:
         self.accounts = Accounts(
             security.min_password_length, security.session_days, security.session_idle_days
         )
+        self.passwords = PasswordPool()
         self.throttle = LoginThrottle(security.login_throttle)
         self.live = LiveChannel()
         self.events = EventService(self.db, self.live, self.data_dir, self.settings.events)
@@ -108,6 +114,7 @@ class Services:
         if self.mqtt is not None:
             await self.mqtt.start()  # connects in the background: never holds up start-up
         await self.recordings.start()
+        self._watch = asyncio.create_task(self._watch_credentials(), name="credentials-watch")
 
     async def setup_pending(self) -> bool:
         """True while no user exists (a user made with the CLI meanwhile ends setup too)."""
@@ -116,6 +123,9 @@ class Services:
         return self.setup_code is not None
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         # Viewers first (they hold subscriptions), then the sources and encoders.
         await self.live.close_all()
         await self.webrtc.close_all()
@@ -125,10 +135,44 @@ class Services:
         await self.events.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them
+        self.passwords.close()
         self.db.close()
 
     async def end_sessions(self, session_hashes: list[str], user_id: int | None = None) -> None:
         """Revocation reaches live connections too, not only future requests."""
-        await self.live.close_sessions(set(session_hashes), user_id)
-        if user_id is not None:
-            await self.webrtc.close_user(user_id)
+        await self.end_credentials({session_credential(h) for h in session_hashes}, user_id)
+
+    async def end_credentials(self, credentials: set[str], user_id: int | None = None) -> None:
+        """Close the WebSocket connections and WHEP viewers opened with ``credentials`` (or
+        by ``user_id``): a revoked session or token loses its open sockets at once."""
+        self.live.close_where(
+            lambda p: p.credential in credentials or (user_id is not None and p.user_id == user_id)
+        )
+        await self.webrtc.close_where(
+            lambda s: s.credential in credentials or (user_id is not None and s.owner == user_id)
+        )
+
+    async def check_credentials(self) -> None:
+        """End open sockets whose session or token expired or was revoked elsewhere (the
+        CLI writes to the database only): run every ``CREDENTIAL_CHECK_S``."""
+        stamp = time.time()
+        self.live.close_where(
+            lambda p: p.expires_at is not None and p.expires_at.timestamp() <= stamp
+        )
+        await self.webrtc.close_where(lambda s: s.expires_at is not None and s.expires_at <= stamp)
+        open_with = {p.credential for p in self.live.principals()}
+        open_with |= {s.credential for s in self.webrtc.all_sessions()}
+        credentials = {c for c in open_with if c is not None}
+        if not credentials:
+            return
+        valid = await self.db.run(lambda db: self.accounts.still_valid(db, credentials))
+        if credentials - valid:
+            await self.end_credentials(credentials - valid)
+
+    async def _watch_credentials(self) -> None:
+        while True:
+            await asyncio.sleep(CREDENTIAL_CHECK_S)
+            try:
+                await self.check_credentials()
+            except Exception:
+                logger.exception("checking open sessions failed; will retry")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from camera.analysis import Observation
 from camera.camera import Camera
+from camera.snapshots import PendingJpeg
 
 from ..db import Database
 from ..models import Event
@@ -65,6 +66,7 @@ class EventService:
         self._flusher: asyncio.Task[None] | None = None
         self._listeners: list[Listener] = []
         self.recordings: RecordingHooks | None = None
+        self.database_ok = True  # False while writing events fails (the database is away)
 
     # ----- life cycle --------------------------------------------------------------------
 
@@ -184,7 +186,7 @@ class EventService:
             clip = self.recordings.clip_summary(event.clip_id)
         return event_json(event, clip)
 
-    def _save_snapshot(self, event: Event, jpeg: bytes | None) -> None:
+    def _save_snapshot(self, event: Event, jpeg: bytes | PendingJpeg | None) -> None:
         if jpeg is None:
             return
         relative = f"{event.camera}/{event.id}.jpg"
@@ -228,19 +230,39 @@ class EventService:
         await self.store.flush()
 
     async def _flush_loop(self) -> None:
-        # The top of a background task: log, keep going; a failed batch is requeued.
+        # The top of a background task: log, keep going; a failed batch is requeued (and
+        # the queue is bounded, see event_store), so a database that goes away for a while
+        # costs nothing but memory and a retry a second.
         last_prune = time.monotonic()
         while True:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             try:
                 await self.flush()
+                if not self.database_ok:
+                    self.database_ok = True
+                    logger.warning("writing events works again; %s", self._losses())
                 if time.monotonic() - last_prune > PRUNE_INTERVAL_S:
                     last_prune = time.monotonic()
                     oldest = await self.store.prune()
                     if oldest is not None:
                         self._live.forget_before(oldest)
             except Exception:
-                logger.exception("writing events failed; will retry")
+                if self.database_ok:
+                    logger.exception("writing events failed; keeping them and retrying")
+                self.database_ok = False
+            finally:
+                if self.store.lost_through:
+                    # A resume from before a dropped message gets a resync, never a hole.
+                    self._live.forget_before(self.store.lost_through + 1)
+
+    def _losses(self) -> str:
+        dropped = self.store.dropped
+        if not dropped:
+            return "nothing was lost"
+        return (
+            f"dropped while it failed (the queue is bounded): {dropped.events} events, "
+            f"{dropped.messages} live messages, {dropped.snapshots} snapshots"
+        )
 
     # ----- acknowledging ------------------------------------------------------------------
 

@@ -80,11 +80,15 @@ class LiveConnection:
                 self.sender.cancel()
 
 
+def _skipped(first: int, last: int) -> dict[str, Any]:
+    return {"type": "skipped", "from": first, "to": last, "reason": "update"}
+
+
 class LiveChannel:
-    def __init__(self) -> None:
+    def __init__(self, ring_size: int | None = None) -> None:
         self._connections: set[LiveConnection] = set()
         self._ring: collections.deque[tuple[int, str | None, dict[str, Any], str]] = (
-            collections.deque(maxlen=RING_SIZE)
+            collections.deque(maxlen=ring_size or RING_SIZE)
         )
         self._last_id = 0
         self._oldest_kept = 1
@@ -168,9 +172,18 @@ class LiveChannel:
         messages.extend(
             (camera, stored) for i, camera, stored, _ in self._ring if after < i <= upto
         )
+        expected = after + 1
         for camera, stored in messages:
+            message_id = int(stored["id"])
+            if message_id > expected:
+                # Ids the store never kept: motion-box updates, superseded by the messages
+                # that follow (anything else lost makes a resync, see forget_before).
+                await websocket.send_text(_encode(_skipped(expected, message_id - 1)))
+            expected = message_id + 1
             if connection.may_see(camera):
                 await websocket.send_text(_encode(stored))
+        if expected <= upto:
+            await websocket.send_text(_encode(_skipped(expected, upto)))
         if connection.held is not None:
             connection.held = [(i, text) for i, text in connection.held if i > upto]
 
@@ -218,11 +231,15 @@ class LiveChannel:
 
     # ----- revocation and shutdown -------------------------------------------------------
 
-    async def close_sessions(self, session_hashes: set[str], user_id: int | None) -> None:
-        for connection in tuple(self._connections):
-            principal = connection.principal
-            if principal.session_hash in session_hashes or principal.user_id == user_id:
-                connection.close(CLOSE_REVOKED)
+    def close_where(self, revoked: Callable[[Principal], bool]) -> int:
+        """Close (4401) every connection whose principal is ``revoked``; how many."""
+        closing = [c for c in tuple(self._connections) if revoked(c.principal)]
+        for connection in closing:
+            connection.close(CLOSE_REVOKED)
+        return len(closing)
+
+    def principals(self) -> list[Principal]:
+        return [connection.principal for connection in tuple(self._connections)]
 
     async def close_all(self) -> None:
         for connection in tuple(self._connections):

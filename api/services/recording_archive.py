@@ -14,6 +14,7 @@ retention and the disk guard :mod:`api.services.retention`, thumbnail strips
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,6 +39,8 @@ from .retention import DiskGuard, remove_recording
 from .thumbnails import Thumbnails
 
 logger = logging.getLogger(__name__)
+
+NO_VIDEO = "no video arrived"  # a clip closed before its first picture: not a disk error
 
 
 class RecordingService:
@@ -137,6 +140,14 @@ class RecordingService:
     def closed(self, info: RecordingInfo) -> None:
         self._writing.pop(info.id, None)
         result = info.result
+        if result is not None and result.error and result.error != NO_VIDEO:
+            # Disk full, disk gone (EIO), an unexpected writer error: say so (at most once
+            # per alert interval); the recorder retries in a new file.
+            self._events.system_alert(
+                "storage",
+                f"recording on {info.camera} failed ({result.error}); it goes on in a new "
+                "file as soon as the disk can be written again",
+            )
         if result is None or result.video_packets == 0:
             # Nothing playable: no file, no row (never a 0-byte or picture-less file).
             path = self.root / info.path
@@ -217,6 +228,8 @@ class RecordingService:
             "reserve_bytes": usage.reserve if usage else None,
             "low": bool(usage and usage.low),
             "deleted_for_space": self.guard.deleted_for_space,
+            "kept_bytes": self.guard.floor,
+            "filled_by_others": self.guard.filled_by_others,
             "last_guard_action": self.unavailable or self.guard.last_action,
             "recording": {camera: r.recording for camera, r in self.recorders.items()},
         }
@@ -248,7 +261,9 @@ def _set_events(db: Session, recording_id: int, events: list[int]) -> None:
 
 
 def _forget(db: Session, recording_id: int, path: Path) -> None:
-    path.unlink(missing_ok=True)
+    # A disk that went away cannot delete it now; start-up repair drops a stray file.
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
     row = db.get(Recording, recording_id)
     if row is not None:
         db.delete(row)

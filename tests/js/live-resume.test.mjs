@@ -11,6 +11,7 @@ import {
   parseStoredId,
   retryDelay,
   seenAlready,
+  skippedTo,
   usableId,
 } from '../../web/live-resume.js';
 
@@ -109,5 +110,18 @@ describe('the server clock', () => {
     assert.equal(clockOffset([], 1), null);
     assert.equal(clockOffset(undefined, 1), null);
     assert.equal(clockOffset([{ at: NaN }, { at: 'x' }], 1), null);
+  });
+});
+
+describe('skipped ranges', () => {
+  test('a skipped range moves the last id to its end', () => {
+    assert.equal(skippedTo(5, { type: 'skipped', from: 6, to: 9 }), 9);
+    assert.equal(skippedTo(null, { type: 'skipped', from: 1, to: 2 }), 2);
+  });
+
+  test('a range already behind, or malformed, moves nothing', () => {
+    assert.equal(skippedTo(9, { type: 'skipped', from: 6, to: 9 }), null);
+    assert.equal(skippedTo(9, { type: 'skipped', from: 6, to: '12' }), null);
+    assert.equal(skippedTo(9, { type: 'skipped' }), null);
   });
 });

@@ -1,0 +1,325 @@
+"""Soak: everything at once for a while, then look for leaks and unplayable clips.
+
+    .venv/bin/python -m bench.soak [--minutes 10] [--ws-clients 1000] [--viewers 20]
+
+One server process (the real app on uvicorn, loopback) with two demo cameras recording
+continuously, and around it:
+
+* ``--viewers`` WHEP viewers (aiortc, not decoding) in one process, joining and leaving:
+  every 2 s one hangs up and a new one joins, on either camera;
+* ``--ws-clients`` live-channel clients spread over 4 processes, each reading everything;
+* a login every second (``POST /api/auth/login``: one Argon2 hash each), then a logout.
+
+The server reports its own figures every 5 s (resident memory, open files, threads,
+asyncio tasks). After a warm-up (the first fifth), growth is measured from the warm-up's
+end to the mean of the last minute. After a graceful stop every recording on disk is
+probed (``camera.mp4.probe``: the moov is read and the video decoded) and must play.
+Targets: RSS growth under 10 %, no growth in open files, threads or tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PYTHON = sys.executable
+STATS_EVERY_S = 5.0
+PASSWORD = "endurance-probe-passphrase-7"
+
+
+# ----- server process --------------------------------------------------------------------------
+
+
+def _self_stats() -> dict[str, float]:
+    status = Path("/proc/self/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {
+        "at": time.time(),
+        "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+        "threads": int(fields["Threads"]),
+        "fds": len(os.listdir("/proc/self/fd")),
+        "tasks": len(asyncio.all_tasks()),
+    }
+
+
+async def run_server(port: int, data_dir: Path) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from api.cli import uvicorn_config
+    from api.services import Services
+    from api.settings import LoadedConfig, parse_settings
+
+    camera = {
+        "source": "demo",
+        "width": 640,
+        "height": 360,
+        "fps": 15,
+        "audio": "demo",
+        "recording": {"continuous": True, "segment_seconds": 30},
+    }
+    settings = parse_settings(
+        {
+            "webrtc": {"ice_addresses": ["127.0.0.1"], "max_viewers": 20},
+            "security": {"login_throttle": {"slow_after": 100, "lock_after": 1000}},
+            "cameras": [{"id": "front", **camera}, {"id": "back", **camera}],
+        }
+    )
+    services = Services(LoadedConfig(settings, "file", None), data_dir)
+    server = uvicorn.Server(uvicorn_config(create_app(services), "127.0.0.1", port, None))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGTERM, lambda: setattr(server, "should_exit", True)
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.05)
+
+    def token(db: Any) -> str:
+        user = services.accounts.create_user(db, "soak", PASSWORD, "admin", None)
+        return services.accounts.create_token(db, user, "soak", None)[0]
+
+    print(json.dumps({"token": await services.db.run(token)}), flush=True)
+    while not serving.done():
+        print(json.dumps({"stats": _self_stats()}), flush=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(serving), STATS_EVERY_S)
+    await serving
+
+
+# ----- live-channel clients --------------------------------------------------------------------
+
+
+async def run_ws(port: int, token: str, count: int) -> None:
+    import websockets
+
+    url = f"ws://127.0.0.1:{port}/api/ws"
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def one(index: int) -> None:
+        await asyncio.sleep(index * 0.02)  # connect gradually, as dashboards do
+        last: int | None = None
+        backoff = 1.0
+        while True:
+            target = url if last is None else f"{url}?last_id={last}"
+            try:
+                async with websockets.connect(
+                    target, additional_headers=headers, open_timeout=30
+                ) as ws:
+                    backoff = 1.0
+                    async for raw in ws:
+                        message = json.loads(raw)
+                        if "id" in message:
+                            last = message["id"]
+            except (OSError, TimeoutError, websockets.WebSocketException):
+                # As the dashboard does: back off, with jitter, instead of a storm.
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+                backoff = min(backoff * 2, 30.0)
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+
+
+# ----- WHEP viewers joining and leaving -------------------------------------------------------
+
+
+async def run_viewers(port: int, token: str, count: int) -> None:
+    import httpx
+
+    from bench.viewer_proc import disable_decoding
+    from camera.webrtc import restrict_ice_addresses
+    from tests.whep_client import WhepRefused, connect, hang_up
+
+    restrict_ice_addresses(["127.0.0.1"])
+    disable_decoding()
+    rng = random.Random(14)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+        viewers: list[Any] = []
+        joined = left = failed = 0
+        while True:
+            if len(viewers) >= count:
+                viewer = viewers.pop(rng.randrange(len(viewers)))
+                with contextlib.suppress(httpx.HTTPError):
+                    await hang_up(client, viewer)
+                left += 1
+            try:
+                viewers.append(await connect(client, rng.choice(["front", "back"]), audio=False))
+                joined += 1
+            except (WhepRefused, httpx.HTTPError):
+                failed += 1
+            print(json.dumps({"joined": joined, "left": left, "failed": failed}), flush=True)
+            await asyncio.sleep(2.0 if len(viewers) >= count else 0.2)
+
+
+# ----- orchestration ---------------------------------------------------------------------------
+
+
+def _child(*args: str, stdout: Any = subprocess.DEVNULL) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [PYTHON, "-m", "bench.soak", *args], stdout=stdout, stderr=subprocess.DEVNULL, text=True
+    )
+
+
+async def logins(port: int, stop: asyncio.Event) -> dict[str, int]:
+    """Start a login every second (each on its own: a slow one does not delay the next)."""
+    counts = {"ok": 0, "failed": 0}
+    running: set[asyncio.Task[None]] = set()
+    while not stop.is_set():
+        task = asyncio.create_task(one_login(port, counts))
+        running.add(task)
+        task.add_done_callback(running.discard)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+    await asyncio.gather(*running)
+    return counts
+
+
+async def one_login(port: int, counts: dict[str, int]) -> None:
+    import httpx
+
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, headers={"Origin": base}, timeout=30) as c:
+        try:
+            response = await c.post(
+                "/api/auth/login", json={"username": "soak", "password": PASSWORD}
+            )
+            if response.status_code == 200:
+                counts["ok"] += 1
+                csrf = response.json().get("csrf_token", "")
+                await c.post("/api/auth/logout", headers={"X-CSRF-Token": csrf})
+            else:
+                counts["failed"] += 1
+        except httpx.HTTPError:
+            counts["failed"] += 1
+
+
+def growth(samples: list[dict[str, float]], key: str, warmup_end: float) -> dict[str, float]:
+    after = [s for s in samples if s["at"] >= warmup_end]
+    if len(after) < 2:
+        return {}
+    start = after[0][key]
+    last_minute = [s[key] for s in after if s["at"] >= after[-1]["at"] - 60]
+    end = sum(last_minute) / len(last_minute)
+    return {
+        "start": round(start, 1),
+        "end": round(end, 1),
+        "max": round(max(s[key] for s in after), 1),
+        "growth_pct": round((end - start) / start * 100, 2) if start else 0.0,
+    }
+
+
+def probe_all(data_dir: Path) -> dict[str, Any]:
+    from camera.mp4 import probe
+
+    files = sorted((data_dir / "recordings").rglob("*.mp4"))
+    bad = [str(p.relative_to(data_dir)) for p in files if probe(p) is None]
+    return {"files": len(files), "unplayable": bad}
+
+
+async def soak(minutes: float, ws_clients: int, viewers: int) -> dict[str, Any]:
+    from tests.conftest import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="sentrycam-soak-") as tmp:
+        data_dir = Path(tmp)
+        server = _child("_server", str(port), tmp, stdout=subprocess.PIPE)
+        assert server.stdout is not None
+        samples: list[dict[str, float]] = []
+        token_line = server.stdout.readline()
+        while token_line and '"token"' not in token_line:
+            token_line = server.stdout.readline()
+        token = json.loads(token_line)["token"]
+
+        def read_stats() -> None:
+            assert server.stdout is not None
+            for line in server.stdout:
+                with contextlib.suppress(ValueError, KeyError):
+                    samples.append(json.loads(line)["stats"])
+
+        reader = threading.Thread(target=read_stats, daemon=True)
+        reader.start()
+        per = [ws_clients // 4 + (1 if i < ws_clients % 4 else 0) for i in range(4)]
+        children = [_child("_ws", str(port), token, str(n)) for n in per if n]
+        viewer_log = data_dir / "viewers.log"
+        viewer_log.touch()
+        if viewers:
+            with viewer_log.open("w") as log:
+                children.append(_child("_viewers", str(port), token, str(viewers), stdout=log))
+        stop = asyncio.Event()
+        login_task = asyncio.create_task(logins(port, stop))
+        started = time.time()
+        await asyncio.sleep(minutes * 60)
+        stop.set()
+        login_counts = await login_task
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        server.send_signal(signal.SIGTERM)  # a graceful stop: every file gets its moov
+        try:
+            server.wait(60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        reader.join(5)
+        warmup_end = started + minutes * 60 / 5
+        churn = viewer_log.read_text().strip().splitlines()
+        result = {
+            "minutes": minutes,
+            "ws_clients": ws_clients,
+            "viewers": viewers,
+            "viewer_churn": json.loads(churn[-1]) if churn else {},
+            "logins": login_counts,
+            "samples": len(samples),
+            "server_exit": server.returncode,
+            **{
+                key: growth(samples, key, warmup_end)
+                for key in ("rss_mb", "fds", "threads", "tasks")
+            },
+            "clips": probe_all(data_dir),
+        }
+        return result
+
+
+def main() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
+    if len(sys.argv) > 1 and sys.argv[1] == "_server":
+        asyncio.run(run_server(int(sys.argv[2]), Path(sys.argv[3])))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "_ws":
+        asyncio.run(run_ws(int(sys.argv[2]), sys.argv[3], int(sys.argv[4])))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "_viewers":
+        asyncio.run(run_viewers(int(sys.argv[2]), sys.argv[3], int(sys.argv[4])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--ws-clients", type=int, default=1000)
+    parser.add_argument("--viewers", type=int, default=20)
+    args = parser.parse_args()
+    result = asyncio.run(soak(args.minutes, args.ws_clients, args.viewers))
+    print(json.dumps(result, indent=1))
+    Path("bench/results").mkdir(parents=True, exist_ok=True)
+    Path("bench/results/soak.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
