@@ -7,8 +7,10 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,6 +19,9 @@ from camera.errors import ConfigError
 
 from .logs import setup_logging
 from .settings import load_config
+
+if TYPE_CHECKING:
+    from .services import Services
 
 logger = logging.getLogger("sentrycam")
 
@@ -86,8 +91,26 @@ def uvicorn_config(
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, telling systemd when it listens and when it begins to stop."""
+
+    def __init__(self, config: uvicorn.Config, services: Services) -> None:
+        super().__init__(config)
+        self._services = services
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._services.systemd.http_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._services.systemd.stopping()
+        await super().shutdown(sockets)
+
+
 def serve(args: argparse.Namespace) -> int:
     from .app import create_app
+    from .sdnotify import Notifier
     from .services import Services
     from .tls import certificate_files
 
@@ -105,9 +128,10 @@ def serve(args: argparse.Namespace) -> int:
     host = args.host or loaded.settings.server.host
     port = args.port or loaded.settings.server.port
     tls = certificate_files(loaded.settings.server.tls, args.data_dir)
-    app = create_app(Services(loaded, args.data_dir))
+    services = Services(loaded, args.data_dir, notifier=Notifier.from_env())
+    app = create_app(services)
     config = uvicorn_config(app, host, port, tls)
-    server = uvicorn.Server(config)
+    server = _Server(config, services)
     scheme = "https" if tls else "http"
     logger.info("dashboard on %s://%s:%d/ (data in %s)", scheme, host, port, args.data_dir)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the

@@ -10,18 +10,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from camera import __version__
+from camera.camera import Camera
 from camera.manager import CameraManager
 from camera.webrtc import WebRTCService
 
 from ..accounts import Accounts
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
+from ..sdnotify import Notifier
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
 from .event_service import EventService
 from .live_channel import LiveChannel
 from .mqtt_bridge import MqttBridge
 from .recording_archive import RecordingService
+from .systemd_notify import SystemdService
 
 logger = logging.getLogger("sentrycam")
 
@@ -56,6 +59,9 @@ class Services:
     recordings: RecordingService = field(init=False)
     mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
     notifications: NotificationService = field(init=False)
+    systemd: SystemdService = field(init=False)
+    # systemd's notify socket (api.sdnotify): the CLI passes the one from the environment.
+    notifier: Notifier = field(default_factory=lambda: Notifier(None))
     setup_code: str | None = None
 
     def __post_init__(self) -> None:
@@ -88,6 +94,7 @@ class Services:
         self.notifications = NotificationService(
             self.settings.notifications, self.db, self.events, self.cameras, self.data_dir
         )
+        self.systemd = SystemdService(self.notifier, self.cameras, self.webrtc, self.recordings)
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -107,7 +114,9 @@ class Services:
         self.cameras.on_observation(self.events.observe)
         if self.mqtt is not None:
             await self.mqtt.start()  # connects in the background: never holds up start-up
+        self.cameras.on_encoder_fallback(self._encoder_fell_back)
         await self.recordings.start()
+        await self.systemd.start()
 
     async def setup_pending(self) -> bool:
         """True while no user exists (a user made with the CLI meanwhile ends setup too)."""
@@ -115,7 +124,12 @@ class Services:
             self.setup_code = None
         return self.setup_code is not None
 
+    def _encoder_fell_back(self, camera: Camera, reason: str) -> None:
+        self.events.system_alert("encoder", f"camera {camera.id}: {reason}")
+
     async def stop(self) -> None:
+        self.systemd.stopping()
+        await self.systemd.stop()
         # Viewers first (they hold subscriptions), then the sources and encoders.
         await self.live.close_all()
         await self.webrtc.close_all()
