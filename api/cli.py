@@ -44,7 +44,7 @@ def default_config() -> Path | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import cli_accounts
+    from . import cli_accounts, cli_install
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (overrides server.host)")
     serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
     cli_accounts.add_parsers(commands, common)
+    cli_install.add_parsers(commands)
     return parser
 
 
@@ -148,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     if args.command == "serve":
         return serve(args)
+    if args.command in ("install", "uninstall"):
+        from . import cli_install
+
+        return cli_install.run(args)
     from . import cli_accounts
 
     try:
