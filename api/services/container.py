@@ -24,6 +24,7 @@ from .event_service import EventService
 from .live_channel import LiveChannel
 from .mqtt_bridge import MqttBridge
 from .recording_archive import RecordingService
+from .system_monitor import SystemMonitor
 from .systemd_notify import SystemdService
 
 logger = logging.getLogger("sentrycam")
@@ -60,6 +61,7 @@ class Services:
     mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
     notifications: NotificationService = field(init=False)
     systemd: SystemdService = field(init=False)
+    system: SystemMonitor = field(init=False)
     # systemd's notify socket (api.sdnotify): the CLI passes the one from the environment.
     notifier: Notifier = field(default_factory=lambda: Notifier(None))
     setup_code: str | None = None
@@ -94,6 +96,7 @@ class Services:
         self.notifications = NotificationService(
             self.settings.notifications, self.db, self.events, self.cameras, self.data_dir
         )
+        self.system = SystemMonitor(self.settings.system, self.events, self.data_dir)
         self.systemd = SystemdService(self.notifier, self.cameras, self.webrtc, self.recordings)
 
     async def start(self) -> None:
@@ -109,6 +112,7 @@ class Services:
             )
         await self.events.start()
         await self.notifications.start()  # listens to the events before cameras make any
+        await self.system.start()
         self.cameras.start(asyncio.get_running_loop())
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
@@ -136,6 +140,7 @@ class Services:
         await self.recordings.stop()  # every file gets its last fragment
         await self.cameras.stop()
         await self.notifications.stop()
+        await self.system.stop()
         await self.events.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them
