@@ -131,6 +131,10 @@ def test_serve_tells_systemd_ready_status_watchdog_and_stopping(
             process.kill()
             process.communicate()
     assert process.returncode == 0, output
+    # The default log level is quiet: no library chatter (Alembic, uvicorn, aiortc) at INFO.
+    info = [line.split(" ", 4)[3] for line in output.splitlines() if " INFO " in line]
+    assert info
+    assert {name.rstrip(":").split(".")[0] for name in info} <= {"sentrycam", "api", "camera"}, info
     stopping = systemd.seen("STOPPING", "1")
     assert stopping
     assert stopping[0][1]["STATUS"] == "stopping"

@@ -44,8 +44,10 @@ cp -a "$BASE" "$RUN"
 mkdir -p "$WORK/results" "$RUN/proof" "$RUN/var/log/journal"
 cp "$REPO/tests/systemd/proof.sh" "$REPO/tests/systemd/client.py" "$RUN/proof/"
 cp -r "$WORK/wheels" "$RUN/var/tmp/wheels"
-chroot "$RUN" python3 -m venv /opt/sentrycam
-chroot "$RUN" /opt/sentrycam/bin/pip install -q --no-index --find-links /var/tmp/wheels sentrycam
+# A clean environment: the host's PIP_* settings mean nothing inside.
+inside() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root chroot "$RUN" "$@"; }
+inside python3 -m venv /opt/sentrycam
+inside /opt/sentrycam/bin/pip install -q --no-index --find-links /var/tmp/wheels sentrycam
 cat >"$RUN/etc/systemd/system/sentrycam-proof.service" <<'UNIT'
 [Unit]
 Description=Sentrycam real-systemd proof
