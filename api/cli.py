@@ -44,7 +44,7 @@ def default_config() -> Path | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import cli_accounts, cli_install
+    from . import cli_accounts, cli_backup, cli_install
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
     cli_accounts.add_parsers(commands, common)
     cli_install.add_parsers(commands)
+    cli_backup.add_parsers(commands, common)
     return parser
 
 
@@ -153,6 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         from . import cli_install
 
         return cli_install.run(args)
+    if args.command in ("backup", "restore"):
+        from . import cli_backup
+
+        try:
+            return cli_backup.run(args)
+        except ConfigError as error:
+            print(f"sentrycam: {error}", file=sys.stderr)
+            return 2
     from . import cli_accounts
 
     try:

@@ -90,6 +90,7 @@ def main() -> int:
     token = parser.parse_args().token
     report: dict[str, Any] = {"cameras": request(token, "GET", "/api/cameras")["cameras"]}
     report["viewer"] = asyncio.run(watch(token))
+    print(json.dumps(report["viewer"]), flush=True)
     clip = wait_for_clip(token)
     report["clip"] = {k: clip[k] for k in ("id", "duration", "size", "sha256", "state")}
     report["system"] = request(token, "GET", "/api/system")

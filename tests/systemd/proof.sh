@@ -38,6 +38,10 @@ cameras:
     height: 360
     fps: 15
     recording: {pre_roll_seconds: 2, post_roll_seconds: 1}
+    # Short events (the demo object crosses this strip every 7 s) so clips close.
+    motion:
+      zones: [{name: left-edge, points: [[0, 0.1], [0.05, 0.1], [0.05, 0.8], [0, 0.8]]}]
+      quiet_seconds: 0.5
 YAML
 
 step "sentrycam install"
