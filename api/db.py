@@ -87,12 +87,8 @@ class Database:
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-        logger.info(
-            "database schema %s to %s: %s",
-            f"upgraded from {current}" if current else "created at",
-            head,
-            redact(self.url),
-        )
+        done = f"upgraded from {current} to {head}" if current else f"created at {head}"
+        logger.info("database schema %s: %s", done, redact(self.url))
 
     def schema_version(self) -> str | None:
         """The Alembic revision the database is at (None: a new database)."""

@@ -79,7 +79,8 @@ systemctl start sentrycam || fail "start again"
 PID=$(systemctl show -p MainPID --value sentrycam)
 kill -STOP "$PID"
 echo "froze PID $PID at $(date +%T); WatchdogSec=30"
-wait_for 90 "a watchdog restart" test "$(systemctl show -p NRestarts --value sentrycam)" -ge 1
+restarted() { [ "$(systemctl show -p NRestarts --value sentrycam)" -ge 1 ]; }
+wait_for 90 "a watchdog restart" restarted
 echo "restarted at $(date +%T)"
 journalctl -u sentrycam -o cat --no-pager | grep -i watchdog || fail "no watchdog line"
 wait_for 60 "active again" systemctl is-active --quiet sentrycam

@@ -148,18 +148,7 @@ def main() -> None:
         out.mkdir(parents=True)
         with sqlite3.connect(data / "sentrycam.db") as db:
             (out / "sentrycam.sql").write_text("\n".join(db.iterdump()) + "\n")
-            counts = {
-                t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                for t in (
-                    "users",
-                    "api_tokens",
-                    "events",
-                    "recordings",
-                    "live_messages",
-                    "camera_settings",
-                    "audit_log",
-                )
-            }
+            counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         shutil.copy(data.parent / "config.yaml", out / "config.yaml")
         for sub in ("snapshots", "recordings"):
             if (data / sub).exists():
