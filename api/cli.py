@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -110,6 +111,20 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
+# Worker threads for asyncio.to_thread (database, files, JPEG, health readings). Python's
+# default is cores + 4 (8 on a Pi), each with its own stack and malloc arena; a few are
+# plenty: the heavy media work has threads of its own.
+WORKER_THREADS = 4
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(
+        ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="sentrycam-worker")
+    )
+    await server.serve()
+
+
 def serve(args: argparse.Namespace) -> int:
     from .app import create_app
     from .sdnotify import Notifier
@@ -140,7 +155,7 @@ def serve(args: argparse.Namespace) -> int:
     # handler that was there before it; make that one a no-op so a clean stop exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: None)
-    asyncio.run(server.serve())
+    asyncio.run(_serve(server))
     logger.info("stopped")
     return 0
 
