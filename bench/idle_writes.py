@@ -89,6 +89,7 @@ async def measure(workdir: Path, minutes: float) -> dict[str, Any]:
         "cpu_percent": samples[-1]["cpu_percent"] if samples else None,
         "rss_mb": samples[-1]["rss_mb"] if samples else None,
         "events": len(events),
+        "event_kinds": sorted({f"{e['camera']}:{e['kind']}" for e in events}),
         "log_lines": log_lines,
         "samples": samples,
     }
@@ -112,7 +113,8 @@ def main() -> None:
     print(
         f"| CPU / RSS, same | {result['cpu_percent']:.1f} % of a core / "
         f"{result['rss_mb']:.0f} MB | | |\n"
-        f"events: {result['events']}; log lines: {len(result['log_lines'])}; results: {path}"
+        f"events: {result['events']} {result['event_kinds']}; "
+        f"log lines: {len(result['log_lines'])}; results: {path}"
     )
 
 
