@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 from camera import __version__
 
 from . import health_alerts
-from .system_health import CAPPED_NOW, THROTTLED_NOW, disk_space
+from .system_health import CAPPED_NOW, THROTTLED_NOW
 
 if TYPE_CHECKING:
     from .services import Services
@@ -117,12 +117,15 @@ class SentrycamCollector(Collector):
         )
         free = gauge("disk_free_bytes", "Free space for the service.", ("volume",))
         size = gauge("disk_size_bytes", "Size of the file system.", ("volume",))
-        volumes = {"data": services.data_dir, "recordings": services.recordings.root}
-        for volume, path in volumes.items():
-            total, available = disk_space(path if path.exists() else Path(services.data_dir))
-            if total is not None and available is not None:
-                free.add_metric([volume], available)
-                size.add_metric([volume], total)
+        # The values the system monitor and the disk guard measured last (no statvfs here:
+        # a scrape never waits on a slow card).
+        sample, usage = services.system.latest, services.recordings.guard.usage
+        if sample is not None and sample.disk_total is not None and sample.disk_free is not None:
+            free.add_metric(["data"], sample.disk_free)
+            size.add_metric(["data"], sample.disk_total)
+        if usage is not None:
+            free.add_metric(["recordings"], usage.free)
+            size.add_metric(["recordings"], usage.total)
         yield free
         yield size
         written = process_written_bytes()

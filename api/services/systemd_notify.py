@@ -23,6 +23,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from camera.camera import Camera
 from camera.manager import CameraManager
@@ -83,8 +85,7 @@ class SystemdService:
         self._tasks.clear()
         self._notifier.close()
 
-    def _spawn(self, work: object, name: str) -> None:
-        assert asyncio.iscoroutine(work)
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=name))
 
     # ----- what is going on ---------------------------------------------------------------
