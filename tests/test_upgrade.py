@@ -78,11 +78,15 @@ async def test_previous_release_starts_and_migrates_with_nothing_lost(
     # New events go on after the old ids; old rows are all still there.
     server.services.events.system_alert("encoder", "after the upgrade")
     await server.services.events.flush()
-    newest = (await client.get("/api/events?limit=1")).json()["events"][0]
-    assert newest["id"] == max(row[0] for row in before["events"]) + 1
+    # (The demo camera may raise motion events meanwhile: look the alert up by its kind.)
+    alert = (await client.get("/api/events?kind=encoder")).json()["events"][0]
+    assert alert["id"] > max(row[0] for row in before["events"])
     for table, old in before.items():
         now = rows(data / "sentrycam.db", table)
-        assert [r for r in now if r in old] == old or table == "users", table  # users: last_login
+        if table in ("users", "api_tokens"):  # last login / last use move on
+            assert [r[0] for r in now] == [r[0] for r in old], table
+        else:
+            assert [r for r in now if r in old] == old, table
 
     # A backup taken while the server runs is consistent and complete.
     backup = tmp_path / "running.tar.gz"
