@@ -61,7 +61,13 @@ async def watch(token: str) -> dict[str, Any]:
         assert isinstance(frame, av.VideoFrame)
         frames += 1
         size = (frame.width, frame.height)
+    # STATUS= is brought up to date every few seconds: watch on until it counts us.
+    deadline = time.monotonic() + 20
     status_while_watching = await asyncio.to_thread(unit_status)
+    while "1 viewer" not in status_while_watching and time.monotonic() < deadline:
+        await asyncio.wait_for(tracks[0].recv(), 15)
+        frames += 1
+        status_while_watching = await asyncio.to_thread(unit_status)
     elapsed = time.monotonic() - started
     await asyncio.to_thread(request, token, "DELETE", headers["location"])
     await pc.close()
