@@ -67,7 +67,12 @@ def run(args: argparse.Namespace) -> int:
         if args.command == "backup":
             backup(args.file, args.config, args.data_dir)
         else:
-            restore(args.file, args.config, args.data_dir, force=args.force)
+            config = args.config
+            if config is None and os.geteuid() == 0:  # a fresh system: where install puts it
+                from .cli import SYSTEM_CONFIG
+
+                config = SYSTEM_CONFIG
+            restore(args.file, config, args.data_dir, force=args.force)
     except BackupError as error:
         print(f"sentrycam: {error}", file=sys.stderr)
         return 1
