@@ -7,8 +7,11 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import FastAPI
@@ -17,6 +20,9 @@ from camera.errors import ConfigError
 
 from .logs import setup_logging
 from .settings import load_config
+
+if TYPE_CHECKING:
+    from .services import Services
 
 logger = logging.getLogger("sentrycam")
 
@@ -39,7 +45,7 @@ def default_config() -> Path | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import cli_accounts
+    from . import cli_accounts, cli_backup, cli_install
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -64,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (overrides server.host)")
     serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
     cli_accounts.add_parsers(commands, common)
+    cli_install.add_parsers(commands)
+    cli_backup.add_parsers(commands, common)
     return parser
 
 
@@ -89,8 +97,40 @@ def uvicorn_config(
     )
 
 
+class _Server(uvicorn.Server):
+    """uvicorn, telling systemd when it listens and when it begins to stop."""
+
+    def __init__(self, config: uvicorn.Config, services: Services) -> None:
+        super().__init__(config)
+        self._services = services
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._services.systemd.http_started()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._services.systemd.stopping()
+        await super().shutdown(sockets)
+
+
+# Worker threads for asyncio.to_thread (database, files, JPEG, health readings). Python's
+# default is cores + 4 (8 on a Pi), each with its own stack and malloc arena; a few are
+# plenty: the heavy media work has threads of its own.
+WORKER_THREADS = 4
+
+
+async def _serve(server: uvicorn.Server) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(
+        ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="sentrycam-worker")
+    )
+    await server.serve()
+
+
 def serve(args: argparse.Namespace) -> int:
     from .app import create_app
+    from .sdnotify import Notifier
     from .services import Services
     from .tls import certificate_files
 
@@ -108,16 +148,17 @@ def serve(args: argparse.Namespace) -> int:
     host = args.host or loaded.settings.server.host
     port = args.port or loaded.settings.server.port
     tls = certificate_files(loaded.settings.server.tls, args.data_dir)
-    app = create_app(Services(loaded, args.data_dir))
+    services = Services(loaded, args.data_dir, notifier=Notifier.from_env())
+    app = create_app(services)
     config = uvicorn_config(app, host, port, tls)
-    server = uvicorn.Server(config)
+    server = _Server(config, services)
     scheme = "https" if tls else "http"
     logger.info("dashboard on %s://%s:%d/ (data in %s)", scheme, host, port, args.data_dir)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
     # handler that was there before it; make that one a no-op so a clean stop exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: None)
-    asyncio.run(server.serve())
+    asyncio.run(_serve(server))
     logger.info("stopped")
     return 0
 
@@ -127,6 +168,18 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     if args.command == "serve":
         return serve(args)
+    if args.command in ("install", "uninstall"):
+        from . import cli_install
+
+        return cli_install.run(args)
+    if args.command in ("backup", "restore"):
+        from . import cli_backup
+
+        try:
+            return cli_backup.run(args)
+        except ConfigError as error:
+            print(f"sentrycam: {error}", file=sys.stderr)
+            return 2
     from . import cli_accounts
 
     try:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from camera.redact import redact
@@ -43,6 +44,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def head_revision() -> str:
+    """The newest migration, read from the scripts (without importing Alembic)."""
+    revisions: dict[str, str | None] = {}
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision = re.search(r'^revision = "([^"]+)"', source, re.M)
+        down = re.search(r'^down_revision = (?:"([^"]+)"|None)', source, re.M)
+        if revision and down:
+            revisions[revision.group(1)] = down.group(1)
+    heads = set(revisions) - set(revisions.values())
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must have one head, found {sorted(heads)}")
+    return heads.pop()
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -57,8 +73,12 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def migrate(self) -> None:
-        """Bring the schema up to date (Alembic ``upgrade head``)."""
-        # Imported here: Alembic is only needed for this, and costs ~12 MB resident.
+        """Bring the schema up to date (Alembic ``upgrade head``), when it is not."""
+        current, head = self.schema_version(), head_revision()
+        if current == head:
+            logger.info("database ready: %s", redact(self.url))
+            return
+        # Imported only to upgrade: Alembic costs ~12 MB resident for the process's life.
         from alembic import command
         from alembic.config import Config
 
@@ -67,7 +87,15 @@ class Database:
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
-        logger.info("database ready: %s", redact(self.url))
+        done = f"upgraded from {current} to {head}" if current else f"created at {head}"
+        logger.info("database schema %s: %s", done, redact(self.url))
+
+    def schema_version(self) -> str | None:
+        """The Alembic revision the database is at (None: a new database)."""
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

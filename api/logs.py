@@ -31,6 +31,8 @@ def setup_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # aiortc/aioice are chatty at INFO; their warnings still show.
-    for noisy in ("aioice", "aiortc"):
+    # Libraries are chatty at INFO (aiortc, aioice per connection; Alembic and uvicorn on
+    # every start): at the default level the log says only what Sentrycam itself has to
+    # say. Their warnings still show.
+    for noisy in ("aioice", "aiortc", "alembic", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -206,7 +206,22 @@ class AuditOut(BaseModel):
 
 # ----- events --------------------------------------------------------------------------------
 
-EventKind = Literal["motion", "sound", "offline", "online", "frozen", "tamper", "storage", "mqtt"]
+EventKind = Literal[
+    "motion",
+    "sound",
+    "offline",
+    "online",
+    "frozen",
+    "tamper",
+    "storage",
+    "mqtt",
+    "undervoltage",
+    "throttled",
+    "overheat",
+    "disk_low",
+    "memory",
+    "encoder",
+]
 RecordingKind = Literal["clip", "continuous"]
 RecordingState = Literal["recording", "complete", "interrupted"]
 

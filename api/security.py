@@ -46,6 +46,8 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/sw.js"),
     }
 )
+# Reachable without credentials from the addresses in metrics.allow only (Prometheus).
+ALLOWLISTED = frozenset({("GET", "/metrics")})
 # Static files the login and setup pages need before anyone is logged in.
 # The installable app's manifest and icons (browsers fetch them without cookies) and the
 # service worker (``/sw.js`` in PUBLIC: static code that holds no data) are public too.
@@ -172,10 +174,21 @@ async def authorize(request: Request) -> Principal | None:
     route_path = getattr(route, "path", request.url.path)
     principal = await resolve_principal(request)
     check_cross_site(request, principal)
-    if principal is None and not is_public(request.method, route_path, request.path_params):
+    if (
+        principal is None
+        and not is_public(request.method, route_path, request.path_params)
+        and not _allowlisted(request, route_path)
+    ):
         raise Unauthorized("log in first (session cookie or Authorization: Bearer token)")
     request.state.principal = principal
     return principal
+
+
+def _allowlisted(request: Request, route_path: str) -> bool:
+    method = request.method if request.method != "HEAD" else "GET"
+    if (method, route_path) not in ALLOWLISTED:
+        return False
+    return services_of(request).settings.metrics.allows(client_address(request))
 
 
 async def authorize_websocket(websocket: WebSocket) -> Principal:

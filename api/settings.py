@@ -31,6 +31,7 @@ from camera.config import CameraConfig, WebRTCConfig
 from camera.errors import ConfigError
 from camera.manager import ConfigSource, autodetect_cameras
 
+from .appliance_config import MetricsConfig, SystemConfig
 from .mqtt_config import MqttConfig
 from .notifications.config import NotificationsConfig
 
@@ -181,6 +182,8 @@ class Settings(_Model):
         None, description="An MQTT broker to publish to (Home Assistant); absent: MQTT is off."
     )
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    system: SystemConfig = Field(default_factory=SystemConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     cameras: list[CameraConfig] = Field(default_factory=list)
 
     @field_validator("cameras")

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .procstat import DISTURBED_OTHER_CPU, cpu_window, memory_kb
+from .procstat import DISTURBED_OTHER_CPU, cpu_window, memory_kb, memory_map
 from .servers import Server, wait_viewer_count
 from .viewers import FleetProcess, viewer_fleet
 
@@ -142,12 +142,14 @@ async def rss_with_viewers(
         ready = await fleet.ready()
         await asyncio.sleep(settle_s)
         loaded = memory_kb(server.pid)
+        where = memory_map(server.pid)
     return {
         "viewers": count,
         "connected": ready["connected"],
         "rss_mb": loaded["VmRSS"] / 1024,
         "loaded_mb": megabytes(loaded),
         "idle_mb": megabytes(idle),
+        "where": where,
     }
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 TOP_OTHERS = 3
@@ -171,3 +172,27 @@ async def cpu_window(pids: list[int], seconds: float) -> CpuWindow:
     start = CpuSample.take()
     await asyncio.sleep(seconds)
     return CpuWindow.between(start, CpuSample.take(), pids)
+
+
+def memory_map(pid: int, top: int = 25) -> list[dict[str, Any]]:
+    """Where a process's resident memory is, from /proc/<pid>/smaps: resident KiB by
+    mapping (a library file, [heap], [stack], or anonymous memory: thread stacks, malloc
+    arenas, Python's obmalloc and the codecs' buffers), biggest first."""
+    totals: dict[str, list[int]] = {}  # name: [rss, anonymous, mappings]
+    name = "?"
+    with open(f"/proc/{pid}/smaps", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            fields = line.split()
+            if not fields:
+                continue
+            if "-" in fields[0] and not fields[0].endswith(":"):
+                path = fields[5] if len(fields) > 5 else "[anonymous]"
+                name = path.rsplit("/", 1)[-1] if path.startswith("/") else path
+                totals.setdefault(name, [0, 0, 0])[2] += 1
+            elif fields[0] in ("Rss:", "Anonymous:"):
+                totals[name][0 if fields[0] == "Rss:" else 1] += int(fields[1])
+    ranked = sorted(totals.items(), key=lambda item: -item[1][0])
+    return [
+        {"mapping": name, "rss_kb": rss, "anonymous_kb": anon, "mappings": count}
+        for name, (rss, anon, count) in ranked[:top]
+    ]

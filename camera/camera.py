@@ -15,9 +15,9 @@ Thread ownership (checked by ``camera.threads`` where a mistake would be silent)
   ``_demand_ended``) and ``_decode_until``, which the reader only reads;
 * the **video reader thread** owns the encoder, the bitstream filter, ``_last_video_pts``,
   the analyzer and the frame times; it publishes ``_latest`` (frame and time, one tuple
-  assigned at once) and ``_encoder_name``/``_copy_size`` as single assignments the loop
-  may read at any time; the loop copies ``_frame_times`` (``tuple()`` of a deque is one
-  step under the GIL) before iterating it;
+  assigned at once), ``_copy_size``, the counters and the encoder's name as single
+  assignments the loop may read at any time; the loop copies ``_frame_times``
+  (``tuple()`` of a deque is one step under the GIL) before iterating it;
 * the audio encoder belongs to whichever single thread delivers the camera's audio (the
   microphone's reader, or the video reader for ``audio: source``/``demo``).
 
@@ -40,10 +40,11 @@ from av.bitstream import BitStreamFilterContext
 
 from .analysis import Analyzer, Observation
 from .config import CameraConfig
-from .encoder import AUDIO_RATE, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, open_video_encoder
+from .encoder import AUDIO_RATE, VIDEO_TIME_BASE, AudioEncoder, SharedVideoEncoder
 from .errors import CameraOffline
 from .hub import PacketHub
 from .media import Packet
+from .progress import Progress
 from .sources import MicSource, make_video_source
 from .supervisor import SupervisedReader
 from .threads import forbid_loop, require_loop
@@ -53,6 +54,15 @@ Status = Literal["starting", "online", "offline"]
 SNAPSHOT_FRESH_S = 1.0
 DECODE_LINGER_S = 10.0
 ENCODER_LINGER_S = 5.0
+
+
+@dataclass
+class FrameCounters:
+    """Totals since start for /metrics; written by the video reader, read by the loop."""
+
+    input_frames: int = 0  # from the source
+    dropped_frames: int = 0  # skipped: the source ran faster than the configured fps
+    output_frames: int = 0  # into the video hub (encoded, or forwarded by ``copy``)
 
 
 @dataclass(frozen=True)
@@ -98,13 +108,17 @@ class Camera:
         self._frame_waiters: list[asyncio.Future[None]] = []
         self.status_listeners: list[Callable[[Camera], None]] = []
         self.observation_listeners: list[Callable[[Observation], None]] = []
+        self.encoder_listeners: list[Callable[[Camera, str], None]] = []  # fallbacks
         # ----- written by the loop, read by the reader threads (single assignments)
         self._video_demand = False
         self._demand_ended = 0.0
         self._audio_demand = False
         self._decode_until = 0.0
         # ----- owned by the video reader thread
-        self._encoder: VideoEncoder | None = None
+        self.reader_progress = Progress(f"camera {self.id} reader")
+        self.encoder_progress = Progress(f"camera {self.id} encoder")
+        self.mic_progress = Progress(f"camera {self.id} microphone")
+        self._encoder = SharedVideoEncoder(config, self.encoder_progress, self._fell_back)
         self._last_video_pts = -1
         self._frame_times: collections.deque[float] = collections.deque(maxlen=64)
         self._copy_decoding = False
@@ -113,8 +127,7 @@ class Camera:
         self._analyzer = Analyzer(config, self._observed)
         # ----- written by the reader threads, read by the loop (single assignments)
         self._latest: tuple[av.VideoFrame, float] | None = None  # frame, monotonic time
-        self._encoder_name = "copy" if self._copy else "libx264"
-        self.encoder_starts = 0  # encoders opened since start (one at a time, ever)
+        self.counters = FrameCounters()
         self._copy_size: tuple[int, int] | None = None
         # ----- owned by the thread that delivers audio (one per camera)
         self._audio_encoder: AudioEncoder | None = None
@@ -127,7 +140,7 @@ class Camera:
         readers = [
             SupervisedReader(
                 f"camera-{self.id}-video",
-                lambda stop: source.run(self, stop),
+                lambda stop: self.reader_progress.around(lambda: source.run(self, stop)),
                 self._status_from_thread,
                 self.logger,
             )
@@ -138,12 +151,17 @@ class Camera:
             readers.append(
                 SupervisedReader(
                     f"camera-{self.id}-mic",
-                    lambda stop: mic.run(self, stop),
+                    lambda stop: self.mic_progress.around(lambda: mic.run(self, stop)),
                     lambda online, error: None,
                     self.logger,
                 )
             )
         return readers
+
+    def progress(self) -> list[Progress]:
+        """What the service watchdog checks: the readers and the encoder (camera.progress)."""
+        parts = [self.reader_progress, self.encoder_progress]
+        return [*parts, self.mic_progress] if len(self._readers) > 1 else parts
 
     def start(self) -> None:
         for reader in self._readers:
@@ -155,7 +173,7 @@ class Camera:
             self.audio.close()
         await asyncio.gather(*(asyncio.to_thread(r.stop) for r in self._readers))
         # libav frees codec contexts when they are collected.
-        self._encoder = None
+        self._encoder.close()
         self._audio_encoder = None
 
     # ----- status -----------------------------------------------------------------------
@@ -186,7 +204,17 @@ class Camera:
     @property
     def encoding(self) -> bool:
         """Whether the camera's one video encoder is running now."""
-        return self._encoder is not None
+        return self._encoder.current is not None
+
+    @property
+    def encoder_starts(self) -> int:
+        """Video encoders opened since start (one at a time, ever)."""
+        return self._encoder.starts
+
+    @property
+    def encode_seconds(self) -> float:
+        """Wall time spent in the video encoder since start."""
+        return self._encoder.seconds
 
     def info(self) -> CameraInfo:
         now = time.monotonic()
@@ -207,7 +235,7 @@ class Camera:
             height=height,
             fps=round(fps, 1) if self.status == "online" else 0.0,
             bitrate_kbps=round(self.video.stats.bitrate_kbps(now), 1),
-            encoder=self._encoder_name,
+            encoder="copy" if self._copy else self._encoder.name,
             audio=self.audio is not None,
         )
 
@@ -222,37 +250,40 @@ class Camera:
         self._audio_demand = wanted
 
     def _request_keyframe(self) -> None:
-        encoder = self._encoder
-        if encoder is not None:
-            encoder.request_keyframe()
-        # A new encoder starts with an IDR anyway.
+        self._encoder.request_keyframe()
 
     # ----- the Sink protocol (reader threads) --------------------------------------------
 
     def on_video_frame(self, frame: av.VideoFrame) -> None:
         forbid_loop("decoding and encoding video")
+        self.reader_progress.tick()
+        self.counters.input_frames += 1
         now = time.monotonic()
         if self._frame_times and now - self._frame_times[-1] < 0.5 / self.config.fps:
+            self.counters.dropped_frames += 1
             return  # the source runs faster than configured
         self._readers[0].mark_online()
         self._frame_times.append(now)
         self._store_frame(frame, now)
         if self._video_demand:
-            if self._encoder is None:
-                self._encoder = open_video_encoder(self.config)
-                self._encoder_name = self._encoder.codec_name
-                self.encoder_starts += 1
-                self.logger.info("encoder %s started", self._encoder_name)
-            for packet in self._encoder.encode(frame, self._next_video_pts(now)):
+            packets = self._encoder.encode(frame, self._next_video_pts(now))
+            self.counters.output_frames += len(packets)
+            for packet in packets:
                 self._publish(self.video, packet, packet.is_keyframe)
         # Linger a little: a viewer reconnecting (page reload, network blip) should not pay
         # for a new encoder, nor the allocator for a churn of large buffers.
-        elif self._encoder is not None and now - self._demand_ended >= ENCODER_LINGER_S:
-            self._encoder = None
+        elif self._encoder.current is not None and now - self._demand_ended >= ENCODER_LINGER_S:
+            self._encoder.close()
             self.logger.info("encoder stopped: nobody is watching")
+
+    def _fell_back(self, reason: str) -> None:
+        for listener in self.encoder_listeners:
+            self._loop.call_soon_threadsafe(listener, self, reason)
 
     def on_video_packet(self, packet: Packet, stream: av.video.stream.VideoStream) -> None:
         forbid_loop("demuxing video")
+        self.reader_progress.tick()
+        self.counters.input_frames += 1
         now = time.monotonic()
         self._readers[0].mark_online()
         self._frame_times.append(now)
@@ -271,6 +302,7 @@ class Camera:
             keyframe = out.is_keyframe
             out.pts = out.dts = self._next_video_pts(now)
             out.time_base = VIDEO_TIME_BASE
+            self.counters.output_frames += 1
             self._publish(self.video, out, keyframe)
 
     @property
@@ -292,6 +324,7 @@ class Camera:
 
     def on_audio_frame(self, frame: av.AudioFrame) -> None:
         forbid_loop("encoding audio")
+        (self.mic_progress if len(self._readers) > 1 else self.reader_progress).tick()
         hub = self.audio
         if hub is None:
             return

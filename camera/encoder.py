@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from collections.abc import Callable
 from fractions import Fraction
 from typing import cast
 
@@ -19,6 +21,7 @@ from av.video.frame import PictureType
 
 from .config import CameraConfig
 from .media import Packet
+from .progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,14 @@ OPUS_HEAD = (
 )
 
 
+HARDWARE_CODEC = "h264_v4l2m2m"
+SOFTWARE_CODEC = "libx264"
+# What opening or running an encoder raises when the codec or its device fails.
+ENCODER_ERRORS: tuple[type[Exception], ...] = (av.error.FFmpegError, ValueError, OSError)
+# A hardware encoder that swallows this many seconds of frames without a packet has hung.
+STALL_SECONDS = 3.0
+
+
 def pi_encoder_present() -> bool:
     """The Raspberry Pi 4's stateful H.264 encoder shows up as /dev/video11."""
     return os.path.exists("/dev/video11")
@@ -46,7 +57,7 @@ def pi_encoder_present() -> bool:
 def choose_encoder(config: CameraConfig) -> str:
     if config.encoder != "auto":
         return config.encoder
-    return "h264_v4l2m2m" if pi_encoder_present() else "libx264"
+    return HARDWARE_CODEC if pi_encoder_present() else SOFTWARE_CODEC
 
 
 class VideoEncoder:
@@ -57,6 +68,8 @@ class VideoEncoder:
         self._config = config
         self._force_idr = True
         self._context = self._open(codec_name)
+        self._frames_without_output = 0
+        self._stall_frames = max(10, round(config.fps * STALL_SECONDS))
 
     def _open(self, codec_name: str) -> av.VideoCodecContext:
         config = self._config
@@ -110,19 +123,113 @@ class VideoEncoder:
         packets = self._context.encode(frame)
         for packet in packets:
             packet.time_base = VIDEO_TIME_BASE
+        self._frames_without_output = 0 if packets else self._frames_without_output + 1
         return list(packets)
 
+    @property
+    def stalled(self) -> bool:
+        """Frames go in, nothing comes out: a hung hardware encoder (libx264 never is)."""
+        return self._frames_without_output >= self._stall_frames
 
-def open_video_encoder(config: CameraConfig) -> VideoEncoder:
-    """Open the configured encoder; ``auto`` falls back to libx264 if the Pi's fails."""
-    name = choose_encoder(config)
-    try:
-        return VideoEncoder(config, name)
-    except (av.error.FFmpegError, ValueError) as error:
-        if config.encoder != "auto" or name == "libx264":
-            raise
-        logger.warning("%s unavailable (%s); falling back to libx264", name, error)
-        return VideoEncoder(config, "libx264")
+
+class EncoderChoice:
+    """Which codec a camera's encoder uses, and ``auto``'s fallback that holds.
+
+    ``auto`` takes the Pi 4's hardware encoder when it is there. When it cannot open, fails
+    mid-stream or stalls, the camera goes on with libx264 **for the rest of the run**: a
+    flaky hardware encoder is never tried again until the service restarts, so a camera
+    does not flap between the two (each switch costs a keyframe and a glitch for every
+    viewer). Explicit codecs are never swapped: their failures go to the supervisor.
+    Owned by the camera's video reader thread; ``fallback`` is read by the loop.
+    """
+
+    def __init__(self, config: CameraConfig) -> None:
+        self._config = config
+        self.camera = config.id
+        self.fallback: str | None = None  # why the hardware encoder is not used
+
+    def codec(self) -> str:
+        return SOFTWARE_CODEC if self.fallback else choose_encoder(self._config)
+
+    def fall_back(self, failed: str, reason: str) -> bool:
+        """Give up ``failed`` for libx264; False when that is not ``auto``'s to do."""
+        if self._config.encoder != "auto" or failed == SOFTWARE_CODEC:
+            return False
+        self.fallback = f"{failed} {reason}; using {SOFTWARE_CODEC}"
+        logger.warning("camera %s: %s", self._config.id, self.fallback)
+        return True
+
+    def open(self) -> VideoEncoder:
+        name = self.codec()
+        try:
+            return VideoEncoder(self._config, name)
+        except ENCODER_ERRORS as error:
+            if not self.fall_back(name, f"cannot open ({error})"):
+                raise
+            return VideoEncoder(self._config, SOFTWARE_CODEC)
+
+
+class SharedVideoEncoder:
+    """A camera's one video encoder, open while someone needs it (reader thread only).
+
+    Chooses the codec with :class:`EncoderChoice`; a hardware encoder that fails mid-stream
+    or stalls is dropped for libx264 on the next frame (``on_fallback(reason)`` is called
+    once, from the reader thread). Times every encode for /metrics and marks it busy for
+    the service watchdog (``progress``). ``name``, ``starts`` and ``seconds`` are single
+    assignments the loop may read.
+    """
+
+    def __init__(
+        self, config: CameraConfig, progress: Progress, on_fallback: Callable[[str], None]
+    ) -> None:
+        self.choice = EncoderChoice(config)
+        self.progress = progress
+        self._on_fallback = on_fallback
+        self._announced = False
+        self.current: VideoEncoder | None = None
+        self.name = self.choice.codec()
+        self.starts = 0  # encoders opened since start (one at a time, ever)
+        self.seconds = 0.0  # wall time spent encoding
+
+    def request_keyframe(self) -> None:
+        current = self.current
+        if current is not None:
+            current.request_keyframe()
+        # A new encoder starts with an IDR anyway.
+
+    def close(self) -> None:
+        self.current = None  # libav frees the codec context when it is collected
+
+    def encode(self, frame: av.VideoFrame, pts: int) -> list[Packet]:
+        if self.current is None:
+            self.current = self.choice.open()
+            self.name = self.current.codec_name
+            self.starts += 1
+            logger.info("camera %s: encoder %s started", self.choice.camera, self.name)
+            self._announce()
+        encoder = self.current
+        self.progress.begin()
+        started = time.perf_counter()
+        try:
+            packets = encoder.encode(frame, pts)
+        except ENCODER_ERRORS as error:
+            if not self.choice.fall_back(encoder.codec_name, f"failed mid-stream ({error})"):
+                raise
+            packets = []
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.progress.end()
+        if encoder.stalled and self.choice.fall_back(encoder.codec_name, "gives no pictures"):
+            packets = []
+        if encoder.codec_name != self.choice.codec():
+            self.current = None  # libx264 opens on the next frame
+            self._announce()
+        return packets
+
+    def _announce(self) -> None:
+        if self.choice.fallback is not None and not self._announced:
+            self._announced = True
+            self._on_fallback(self.choice.fallback)
 
 
 class AudioEncoder:

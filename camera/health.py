@@ -18,10 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal, cast
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
+
+from .opencv import cv2
 
 Gray = npt.NDArray[np.uint8]
 FROZEN_DIFF = 0.25  # mean absolute difference (0-255) below which two frames are "the same"

@@ -54,6 +54,12 @@ class CameraManager:
         for camera in self._cameras.values():
             camera.observation_listeners.append(listener)
 
+    def on_encoder_fallback(self, listener: Callable[[Camera, str], None]) -> None:
+        """Call ``listener(camera, reason)`` on the loop when ``encoder: auto`` gives up the
+        hardware encoder for libx264 (once per camera and run)."""
+        for camera in self._cameras.values():
+            camera.encoder_listeners.append(listener)
+
     async def stop(self) -> None:
         await asyncio.gather(*(camera.stop() for camera in self._cameras.values()))
         self._cameras.clear()

@@ -33,10 +33,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal, cast
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .opencv import cv2
 
 # OpenCV's stubs type every image as MatLike; casts below restate what the arrays hold.
 Gray = npt.NDArray[np.uint8]

@@ -156,6 +156,11 @@ class Recorder:
         return self._pre_roll.seconds
 
     @property
+    def writer(self) -> WriterThread:
+        """The writer thread (its progress for the service watchdog, bytes for /metrics)."""
+        return self._writer
+
+    @property
     def latest_video_pts(self) -> int | None:
         """Capture timestamp (90 kHz) of the newest video packet received."""
         return self._latest_video

@@ -25,6 +25,7 @@ import av.error
 
 from .mp4 import FileResult, Mp4File, StreamTemplates, VideoFormat
 from .preroll import Timed
+from .progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,15 @@ class WriterThread:
         self._lock = threading.Lock()
         self._queued_bytes = 0
         self._results: dict[int, asyncio.Future[FileResult]] = {}
+        # Written by the thread, read by the loop (single assignments):
+        self.progress = Progress(name)  # busy inside a command: the service watchdog
+        self.bytes_written = 0  # packet bytes handed to files since start (/metrics)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
 
     @property
     def backlog(self) -> int:
@@ -115,6 +123,7 @@ class WriterThread:
         templates = StreamTemplates()
         failed: dict[int, str] = {}
         while (command := self._queue.get()) is not None:
+            self.progress.begin()
             try:
                 self._do(command, templates, files, failed)
             except Exception as error:
@@ -130,6 +139,8 @@ class WriterThread:
                     reason = failed.pop(command.key)
                     self._resolve(command.key, FileResult(0, 0.0, None, 0, 0, reason))
                 self._report_failure(command.key)
+            finally:
+                self.progress.end()
 
     def _do(
         self,
@@ -139,45 +150,57 @@ class WriterThread:
         failed: dict[int, str],
     ) -> None:
         if isinstance(command, _Write):
-            with self._lock:
-                self._queued_bytes -= command.timed.packet.size
-            handle = files.get(command.key)
-            if handle is None:
-                return
-            try:
-                if command.video:
-                    handle.write_video(command.timed)
-                else:
-                    handle.write_audio(command.timed)
-            except (av.error.FFmpegError, OSError, ValueError) as error:
-                # Disk full, disk gone: keep what was written; the recorder goes on in
-                # a new file once the archive has made room.
-                logger.error("writing %s failed: %s", handle.path, error)
-                failed[command.key] = str(error)
-                result = handle.close(str(error))
-                del files[command.key]
-                self._resolve(command.key, result)
-                self._report_failure(command.key)
+            self._write(command, files, failed)
         elif isinstance(command, _Open):
-            try:
-                files[command.key] = Mp4File(
-                    command.path,
-                    templates,
-                    command.video,
-                    command.audio,
-                    command.start_pts,
-                )
-            except (av.error.FFmpegError, OSError, ValueError) as error:
-                logger.error("cannot create %s: %s", command.path, error)
-                failed[command.key] = f"cannot create the file: {error}"
-                self._report_failure(command.key)
+            self._open(command, templates, files, failed)
         else:
-            handle = files.pop(command.key, None)
-            if handle is not None:
-                self._resolve(command.key, handle.close())
+            self._close(command, files, failed)
+
+    def _write(self, command: _Write, files: dict[int, Mp4File], failed: dict[int, str]) -> None:
+        with self._lock:
+            self._queued_bytes -= command.timed.packet.size
+        handle = files.get(command.key)
+        if handle is None:
+            return
+        self.bytes_written += command.timed.packet.size
+        try:
+            if command.video:
+                handle.write_video(command.timed)
             else:
-                reason = failed.pop(command.key, "not written")
-                self._resolve(command.key, FileResult(0, 0.0, None, 0, 0, reason))
+                handle.write_audio(command.timed)
+        except (av.error.FFmpegError, OSError, ValueError) as error:
+            # Disk full, disk gone: keep what was written; the recorder goes on in a new
+            # file once the archive has made room.
+            logger.error("writing %s failed: %s", handle.path, error)
+            failed[command.key] = str(error)
+            result = handle.close(str(error))
+            del files[command.key]
+            self._resolve(command.key, result)
+            self._report_failure(command.key)
+
+    def _open(
+        self,
+        command: _Open,
+        templates: StreamTemplates,
+        files: dict[int, Mp4File],
+        failed: dict[int, str],
+    ) -> None:
+        try:
+            files[command.key] = Mp4File(
+                command.path, templates, command.video, command.audio, command.start_pts
+            )
+        except (av.error.FFmpegError, OSError, ValueError) as error:
+            logger.error("cannot create %s: %s", command.path, error)
+            failed[command.key] = f"cannot create the file: {error}"
+            self._report_failure(command.key)
+
+    def _close(self, command: _Close, files: dict[int, Mp4File], failed: dict[int, str]) -> None:
+        handle = files.pop(command.key, None)
+        if handle is not None:
+            self._resolve(command.key, handle.close())
+        else:
+            reason = failed.pop(command.key, "not written")
+            self._resolve(command.key, FileResult(0, 0.0, None, 0, 0, reason))
 
     def _resolve_all(self, result: FileResult) -> None:
         def settle() -> None:

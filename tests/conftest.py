@@ -12,6 +12,7 @@ import uvicorn
 
 from api.app import create_app
 from api.cli import uvicorn_config
+from api.sdnotify import Notifier
 from api.services import Services
 from api.settings import LoadedConfig, TLSConfig, parse_settings
 from api.tls import certificate_files
@@ -103,11 +104,17 @@ async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     running: list[tuple[uvicorn.Server, asyncio.Task[None], RunningServer]] = []
 
     async def start(
-        config: dict[str, Any], *, admin: bool = True, tls: bool = False
+        config: dict[str, Any],
+        *,
+        admin: bool = True,
+        tls: bool = False,
+        notifier: Notifier | None = None,
     ) -> RunningServer:
         settings = parse_settings(config)
         data_dir = tmp_path / f"data{len(running)}"
-        services = Services(LoadedConfig(settings, "file", None), data_dir)
+        services = Services(
+            LoadedConfig(settings, "file", None), data_dir, notifier=notifier or Notifier(None)
+        )
         port = free_port()
         certificate = certificate_files(TLSConfig(self_signed=True), data_dir) if tls else None
         app = create_app(services)

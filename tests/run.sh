@@ -21,6 +21,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 # A real MQTT broker for the Home Assistant tests (started by a fixture on a free port).
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+# promtool checks /metrics (tests/test_metrics.py).
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# systemd-analyze scores the unit (tests/test_install.py).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"

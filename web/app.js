@@ -30,6 +30,7 @@ import { LiveClient } from '/live.js';
 import { NotificationsPanel } from '/notifications.js';
 import { RecordingsView } from '/recordings.js';
 import { StorageIndicator } from '/storage.js';
+import { SystemPanel } from '/system.js';
 import { Tile } from '/tile.js';
 
 const POLL_MS = 10000; // camera list + snapshot refresh
@@ -119,6 +120,7 @@ function initLive() {
     onAcknowledged: (event) => eventList.upsert(event),
   });
   storage = new StorageIndicator(document.getElementById('storage'), { live });
+  new SystemPanel(document.getElementById('system'), { live }).start();
   recordingsView = new RecordingsView(document.getElementById('recordings'), {
     live,
     cameraName,

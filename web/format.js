@@ -1,5 +1,14 @@
 // Shared wording and formatting: event kinds, local times, durations, sizes.
 
+/** The machine's own alerts (api/health_alerts.py, the encoder fallback): system events. */
+export const APPLIANCE_KINDS = [
+  'undervoltage',
+  'throttled',
+  'overheat',
+  'disk_low',
+  'memory',
+  'encoder',
+];
 export const KINDS = [
   'motion',
   'sound',
@@ -9,10 +18,11 @@ export const KINDS = [
   'online',
   'storage',
   'mqtt',
+  ...APPLIANCE_KINDS,
 ];
 /** Kinds only users who may see every camera ever get (the disk guard's storage alerts, the
- * MQTT broker's refusals). */
-export const SYSTEM_KINDS = new Set(['storage', 'mqtt']);
+ * MQTT broker's refusals, the machine's own alerts). */
+export const SYSTEM_KINDS = new Set(['storage', 'mqtt', ...APPLIANCE_KINDS]);
 /** The "camera" of events not tied to one camera (storage alerts). */
 export const SYSTEM_CAMERA = '*';
 let systemHref = '#events';
@@ -26,6 +36,12 @@ const KIND_LABELS = {
   tamper: 'Tampering',
   storage: 'Storage',
   mqtt: 'MQTT',
+  undervoltage: 'Under-voltage',
+  throttled: 'Throttled',
+  overheat: 'Overheating',
+  disk_low: 'Disk low',
+  memory: 'Memory low',
+  encoder: 'Encoder fallback',
 };
 
 export function kindLabel(kind) {

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from camera import __version__
+from camera.camera import Camera
 from camera.manager import CameraManager
 from camera.webrtc import WebRTCService
 
@@ -18,12 +19,15 @@ from ..accounts import Accounts, session_credential
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
 from ..passwords import PasswordPool
+from ..sdnotify import Notifier
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
 from .event_service import EventService
 from .live_channel import LiveChannel
 from .mqtt_bridge import MqttBridge
 from .recording_archive import RecordingService
+from .system_monitor import SystemMonitor
+from .systemd_notify import SystemdService
 
 logger = logging.getLogger("sentrycam")
 
@@ -60,6 +64,10 @@ class Services:
     recordings: RecordingService = field(init=False)
     mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
     notifications: NotificationService = field(init=False)
+    systemd: SystemdService = field(init=False)
+    system: SystemMonitor = field(init=False)
+    # systemd's notify socket (api.sdnotify): the CLI passes the one from the environment.
+    notifier: Notifier = field(default_factory=lambda: Notifier(None))
     setup_code: str | None = None
     _watch: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
@@ -94,6 +102,8 @@ class Services:
         self.notifications = NotificationService(
             self.settings.notifications, self.db, self.events, self.cameras, self.data_dir
         )
+        self.system = SystemMonitor(self.settings.system, self.events, self.data_dir)
+        self.systemd = SystemdService(self.notifier, self.cameras, self.webrtc, self.recordings)
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -108,13 +118,16 @@ class Services:
             )
         await self.events.start()
         await self.notifications.start()  # listens to the events before cameras make any
+        await self.system.start()
         self.cameras.start(asyncio.get_running_loop())
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
         if self.mqtt is not None:
             await self.mqtt.start()  # connects in the background: never holds up start-up
+        self.cameras.on_encoder_fallback(self._encoder_fell_back)
         await self.recordings.start()
         self._watch = asyncio.create_task(self._watch_credentials(), name="credentials-watch")
+        await self.systemd.start()
 
     async def setup_pending(self) -> bool:
         """True while no user exists (a user made with the CLI meanwhile ends setup too)."""
@@ -122,16 +135,22 @@ class Services:
             self.setup_code = None
         return self.setup_code is not None
 
+    def _encoder_fell_back(self, camera: Camera, reason: str) -> None:
+        self.events.system_alert("encoder", f"camera {camera.id}: {reason}")
+
     async def stop(self) -> None:
+        self.systemd.stopping()
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
+        await self.systemd.stop()
         # Viewers first (they hold subscriptions), then the sources and encoders.
         await self.live.close_all()
         await self.webrtc.close_all()
         await self.recordings.stop()  # every file gets its last fragment
         await self.cameras.stop()
         await self.notifications.stop()
+        await self.system.stop()
         await self.events.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them

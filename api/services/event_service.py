@@ -12,6 +12,7 @@ call :meth:`EventService.flush` first, so REST answers are never behind the WebS
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -40,7 +41,23 @@ Listener = Callable[[dict[str, Any], str | None], None]
 
 FLUSH_INTERVAL_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
-KINDS = ("motion", "sound", "offline", "online", "frozen", "tamper", "storage", "mqtt")
+KINDS = (
+    "motion",
+    "sound",
+    "offline",
+    "online",
+    "frozen",
+    "tamper",
+    "storage",
+    "mqtt",
+    # system alerts of the appliance (api.services.system_monitor, the encoder fallback)
+    "undervoltage",
+    "throttled",
+    "overheat",
+    "disk_low",
+    "memory",
+    "encoder",
+)
 
 
 class RecordingHooks(Protocol):
@@ -63,6 +80,7 @@ class EventService:
         self.store = EventStore(db, data_dir / "snapshots", config.keep_days)
         self._policy = policy.PolicyState()
         self._open: dict[int, Event] = {}  # events still going on, by id
+        self.counts: collections.Counter[tuple[str, str]] = collections.Counter()  # /metrics
         self._flusher: asyncio.Task[None] | None = None
         self._listeners: list[Listener] = []
         self.recordings: RecordingHooks | None = None
@@ -146,6 +164,7 @@ class EventService:
             clip_id=None,
         )
         self._open[event.id] = event
+        self.counts[(event.camera, event.kind)] += 1
         if observation is not None:
             self._save_snapshot(event, observation.snapshot)
         if self.recordings is not None:

@@ -35,6 +35,12 @@ describe('kinds', () => {
       'Back online',
       'Storage',
       'MQTT',
+      'Under-voltage',
+      'Throttled',
+      'Overheating',
+      'Disk low',
+      'Memory low',
+      'Encoder fallback',
     ]);
     assert.equal(kindLabel('meteor'), 'meteor');
     assert.equal(kindLabel(undefined), 'undefined');
