@@ -98,7 +98,9 @@ class Alsa:
         for card_dir in sorted(self.proc.glob("card[0-9]*"), key=lambda p: int(p.name[4:])):
             card = int(card_dir.name[4:])
             card_id = _read(card_dir / "id").strip() or str(card)
-            usb = usb_info(Path(os.path.realpath(self.sysfs / "class/sound" / f"card{card}" / "device")))
+            usb = usb_info(
+                Path(os.path.realpath(self.sysfs / "class/sound" / f"card{card}" / "device"))
+            )
             rates, channels = parse_stream(_read(card_dir / "stream0"))
             card_name = self._card_name(card) or card_id
             for pcm in sorted(card_dir.glob("pcm[0-9]*c"), key=lambda p: int(p.name[3:-1])):

@@ -30,7 +30,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,15 +38,18 @@ import av
 import av.error
 from av.bitstream import BitStreamFilterContext
 
+from .alsa import Alsa, AudioDevice
 from .analysis import Analyzer, Observation
-from .config import CameraConfig
+from .config import CameraConfig, ControlSetting
 from .encoder import AUDIO_RATE, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, open_video_encoder
 from .errors import CameraOffline
 from .hub import PacketHub
 from .media import Packet
+from .modes import ModeChoice
 from .sources import MicSource, make_video_source
 from .supervisor import SupervisedReader
 from .threads import forbid_loop, require_loop
+from .v4l2 import V4L2, DeviceUnavailable, VideoDevice
 
 Status = Literal["starting", "online", "offline"]
 
@@ -70,15 +73,30 @@ class CameraInfo:
     bitrate_kbps: float
     encoder: str
     audio: bool
+    mode: ModeChoice | None = None
+    device: VideoDevice | None = None
+    microphone: str | None = None  # online / offline, None without a microphone
 
 
 class Camera:
-    def __init__(self, config: CameraConfig, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        config: CameraConfig,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        copy: bool | None = None,
+        v4l2: V4L2 | None = None,
+        alsa: Alsa | None = None,
+        controls: Mapping[str, ControlSetting] | None = None,
+    ) -> None:
         self.config = config
         self.id = config.id
         self._loop = loop
         self.logger = logging.getLogger(f"sentrycam.camera.{config.id}")
-        self._copy = config.encoder == "copy"
+        # ``copy`` overrides the config: an ``auto`` webcam that offers H.264 forwards it.
+        self._copy = config.encoder == "copy" if copy is None else copy
+        self._v4l2 = v4l2 or V4L2()
+        self._alsa = alsa or Alsa()
         self.video = PacketHub(
             "video",
             keyframed=True,
@@ -97,6 +115,11 @@ class Camera:
         self.error: str | None = None
         self._frame_waiters: list[asyncio.Future[None]] = []
         self.status_listeners: list[Callable[[Camera], None]] = []
+        self.microphone: str | None = "starting" if self._mic_name() else None
+        # ----- written by the loop (whole dict at once), read by the video reader
+        self.controls: dict[str, ControlSetting] = dict(
+            config.controls if controls is None else controls
+        )
         self.observation_listeners: list[Callable[[Observation], None]] = []
         # ----- written by the loop, read by the reader threads (single assignments)
         self._video_demand = False
@@ -116,14 +139,35 @@ class Camera:
         self._encoder_name = "copy" if self._copy else "libx264"
         self.encoder_starts = 0  # encoders opened since start (one at a time, ever)
         self._copy_size: tuple[int, int] | None = None
+        self.device: VideoDevice | None = None  # the webcam as last opened
+        self.mode: ModeChoice | None = None  # the mode it was opened in
+        self._video_config = config  # the config with the chosen mode's size and rate
         # ----- owned by the thread that delivers audio (one per camera)
         self._audio_encoder: AudioEncoder | None = None
         self._readers = self._make_readers()
 
     # ----- life cycle -------------------------------------------------------------------
 
+    def _mic_name(self) -> str | None:
+        audio = self.config.audio
+        return audio if audio and audio not in ("source", "demo") else None
+
+    def _resolve_mic(self) -> AudioDevice | str:
+        """The microphone to open now (reader thread): ``auto`` is the webcam's own."""
+        name = self._mic_name()
+        assert name is not None
+        if name == "auto":
+            device = self.device or self._v4l2.resolve(self.config.source)
+            mic = self._alsa.paired_with(device.usb)
+            if mic is None:
+                raise DeviceUnavailable(f"{device.card} has no microphone of its own")
+            return mic
+        return self._alsa.resolve(name) or name
+
     def _make_readers(self) -> list[SupervisedReader]:
-        source = make_video_source(self.config, copy=self._copy)
+        source = make_video_source(
+            self.config, copy=self._copy, v4l2=self._v4l2, controls=lambda: self.controls
+        )
         readers = [
             SupervisedReader(
                 f"camera-{self.id}-video",
@@ -132,18 +176,28 @@ class Camera:
                 self.logger,
             )
         ]
-        audio = self.config.audio
-        if audio and audio not in ("source", "demo"):
-            mic = MicSource(audio)
+        if self._mic_name():
+            mic = MicSource(self._resolve_mic, self.logger)
             readers.append(
                 SupervisedReader(
                     f"camera-{self.id}-mic",
                     lambda stop: mic.run(self, stop),
-                    lambda online, error: None,
+                    self._mic_status_from_thread,
                     self.logger,
                 )
             )
         return readers
+
+    def wake(self) -> None:
+        """A device came (back): retry opening now rather than after the backoff."""
+        for reader in self._readers:
+            reader.wake()
+
+    def device_gone(self, reason: str) -> None:
+        """The webcam's node vanished (unplugged): offline now, not at the read timeout."""
+        require_loop("a camera's status")
+        if self.status != "offline":
+            self.set_status(False, reason)
 
     def start(self) -> None:
         for reader in self._readers:
@@ -162,6 +216,40 @@ class Camera:
 
     def _status_from_thread(self, online: bool, error: str | None) -> None:
         self._loop.call_soon_threadsafe(self.set_status, online, error)
+
+    def _mic_status_from_thread(self, online: bool, error: str | None) -> None:
+        self._loop.call_soon_threadsafe(self._set_mic_status, online, error)
+
+    def _set_mic_status(self, online: bool, error: str | None) -> None:
+        status = "online" if online else "offline"
+        if status != self.microphone:
+            self.logger.info(
+                "camera %s: microphone %s%s", self.id, status, f": {error}" if error else ""
+            )
+        self.microphone = status
+
+    def on_mode(self, device: VideoDevice, mode: ModeChoice) -> None:
+        """The source opened the webcam in ``mode`` (video reader thread)."""
+        forbid_loop("choosing a webcam mode")
+        if mode != self.mode or device.path != (self.device and self.device.path):
+            self.logger.info(
+                "camera %s: %s (%s, %s): %s (%s)",
+                self.id,
+                device.path,
+                device.card,
+                device.identity,
+                mode.describe(),
+                mode.reason,
+            )
+        self.device = device
+        if mode == self.mode:
+            return
+        self.mode = mode
+        fps = min(mode.fps, self.config.fps)
+        self._video_config = self.config.model_copy(
+            update={"width": mode.width, "height": mode.height, "fps": fps}
+        )
+        self._encoder = None  # reopened at the new size on the next frame
 
     def set_status(self, online: bool, error: str | None) -> None:
         """A status change, on the loop (the readers report theirs through here)."""
@@ -196,7 +284,7 @@ class Camera:
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
         width, height = (frame.width, frame.height) if frame is not None else (None, None)
         if not self._copy:
-            width, height = self.config.width, self.config.height
+            width, height = self._video_config.width, self._video_config.height
         return CameraInfo(
             id=self.id,
             name=self.config.display_name,
@@ -209,6 +297,9 @@ class Camera:
             bitrate_kbps=round(self.video.stats.bitrate_kbps(now), 1),
             encoder=self._encoder_name,
             audio=self.audio is not None,
+            mode=self.mode,
+            device=self.device,
+            microphone=self.microphone,
         )
 
     # ----- demand from the hubs (event loop) ---------------------------------------------
@@ -232,14 +323,15 @@ class Camera:
     def on_video_frame(self, frame: av.VideoFrame) -> None:
         forbid_loop("decoding and encoding video")
         now = time.monotonic()
-        if self._frame_times and now - self._frame_times[-1] < 0.5 / self.config.fps:
+        video_config = self._video_config
+        if self._frame_times and now - self._frame_times[-1] < 0.5 / video_config.fps:
             return  # the source runs faster than configured
         self._readers[0].mark_online()
         self._frame_times.append(now)
         self._store_frame(frame, now)
         if self._video_demand:
             if self._encoder is None:
-                self._encoder = open_video_encoder(self.config)
+                self._encoder = open_video_encoder(video_config)
                 self._encoder_name = self._encoder.codec_name
                 self.encoder_starts += 1
                 self.logger.info("encoder %s started", self._encoder_name)
@@ -319,7 +411,7 @@ class Camera:
         """Width and height of the published H.264 stream, if known."""
         if self._copy:
             return self._copy_size
-        return self.config.width, self.config.height
+        return self._video_config.width, self._video_config.height
 
     # ----- helpers -----------------------------------------------------------------------
 

@@ -184,7 +184,10 @@ def set_controls(path: str, values: Mapping[str, ControlValue]) -> list[Control]
     from linuxpy.video import device as v4l
 
     with _open(path) as fd:
-        query = {control_name(info.name.decode(errors="replace")): (info, menu) for info, menu in _query(fd)}
+        query = {
+            control_name(info.name.decode(errors="replace")): (info, menu)
+            for info, menu in _query(fd)
+        }
         checked = []
         for name in sorted(values, key=_order):
             if name not in query:
@@ -198,6 +201,8 @@ def set_controls(path: str, values: Mapping[str, ControlValue]) -> list[Control]
             except OSError as error:
                 name = control_name(info.name.decode(errors="replace"))
                 if error.errno in (errno.EACCES, errno.EBUSY, errno.EINVAL, errno.ERANGE):
-                    raise ControlError(f"the device refused {name}={raw_value}: {error.strerror}") from None
+                    raise ControlError(
+                        f"the device refused {name}={raw_value}: {error.strerror}"
+                    ) from None
                 raise
         return [_control(fd, info, menu) for info, menu in query.values()]

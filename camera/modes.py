@@ -147,9 +147,9 @@ def choose_mode(modes: list[Mode] | tuple[Mode, ...], request: ModeRequest) -> M
     if request.explicit_fps:
         fast = [m for m in usable if not m.rates or max(m.rates) >= request.fps * RATE_SLACK]
         if not fast:
-            best = max(max(m.rates) for m in usable)
+            top = max(max(m.rates) for m in usable)
             raise ModeUnavailable(
-                f"the device offers at most {best:g} fps where {request.fps:g} fps is "
+                f"the device offers at most {top:g} fps where {request.fps:g} fps is "
                 f"configured; it offers {offered}"
             )
         usable = fast
@@ -202,11 +202,16 @@ def _reason(
         else:
             parts.append(f"{request.width}x{request.height} is not offered")
     if best.kind == "h264":
-        parts.append("H.264 from the camera" + (", forwarded untouched" if request.passthrough else ""))
+        parts.append(
+            "H.264 from the camera" + (", forwarded untouched" if request.passthrough else "")
+        )
     elif best.kind == "mjpeg":
         parts.append("MJPEG reaches full rate" if _smooth(fps, request) else "MJPEG")
     else:
         kinds = {m.kind for m in modes}
-        parts.append("raw: no " + " or ".join(k.upper() for k in ("h264", "mjpeg") if k not in kinds)
-                     if kinds == {"raw"} else "raw")
+        parts.append(
+            "raw: no " + " or ".join(k.upper() for k in ("h264", "mjpeg") if k not in kinds)
+            if kinds == {"raw"}
+            else "raw"
+        )
     return f"wanted {wanted}; " + "; ".join(parts)

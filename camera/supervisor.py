@@ -31,6 +31,7 @@ class SupervisedReader:
         self._on_status = on_status
         self._logger = logger
         self._stop = threading.Event()
+        self._wake = threading.Event()  # cuts a backoff short: the device just came back
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._online = False
         self.restarts = 0
@@ -40,10 +41,15 @@ class SupervisedReader:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
             if self._thread.is_alive():  # pragma: no cover - stuck in C; daemon thread
                 self._logger.warning("%s did not stop within %.0fs", self.name, timeout)
+
+    def wake(self) -> None:
+        """Retry now instead of at the end of the backoff (any thread: hotplug)."""
+        self._wake.set()
 
     def mark_online(self) -> None:
         if not self._online:
@@ -54,6 +60,7 @@ class SupervisedReader:
         backoff = BACKOFF_START_S
         while not self._stop.is_set():
             self._online = False
+            self._wake.clear()
             try:
                 self._runner(self._stop)
                 reason = "stream ended"
@@ -67,6 +74,7 @@ class SupervisedReader:
             self.restarts += 1
             self._logger.warning("%s: %s; retrying in %.1fs", self.name, reason, backoff)
             self._on_status(False, reason)
-            if self._stop.wait(backoff):
+            self._wake.wait(backoff)
+            if self._stop.is_set():
                 break
             backoff = min(backoff * 2, BACKOFF_MAX_S)

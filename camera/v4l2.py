@@ -173,7 +173,9 @@ class V4L2:
         fd = os.open(node, os.O_RDWR | os.O_NONBLOCK)
         try:
             caps = v4l.read_capabilities(fd)
-            device_caps = caps.device_caps if caps.capabilities & _CAP_DEVICE_CAPS else caps.capabilities
+            device_caps = (
+                caps.device_caps if caps.capabilities & _CAP_DEVICE_CAPS else caps.capabilities
+            )
             if not device_caps & _CAP_VIDEO_CAPTURE or device_caps & _CAP_VIDEO_M2M:
                 return None
             modes = tuple(read_modes(fd)) if with_modes else ()
@@ -207,14 +209,14 @@ class V4L2:
         if not os.path.exists(node):
             raise DeviceUnavailable(f"{source} does not exist (unplugged?)")
         try:
-            device = self.describe(node)
+            found = self.describe(node)
         except OSError as error:
             if error.errno in (errno.ENODEV, errno.ENOENT, errno.ENXIO):
                 raise DeviceUnavailable(f"{source}: {error.strerror}") from None
             raise
-        if device is None:
+        if found is None:
             raise DeviceUnavailable(f"{source} is not a video capture device")
-        return device
+        return found
 
 
 def read_modes(fd: int) -> list[Mode]:

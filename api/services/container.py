@@ -18,6 +18,7 @@ from ..db import Database, database_url
 from ..notifications.service import NotificationService
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
+from .devices import DeviceService
 from .event_service import EventService
 from .live_channel import LiveChannel
 from .mqtt_bridge import MqttBridge
@@ -56,6 +57,7 @@ class Services:
     recordings: RecordingService = field(init=False)
     mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
     notifications: NotificationService = field(init=False)
+    devices: DeviceService = field(init=False)
     setup_code: str | None = None
 
     def __post_init__(self) -> None:
@@ -88,6 +90,7 @@ class Services:
         self.notifications = NotificationService(
             self.settings.notifications, self.db, self.events, self.cameras, self.data_dir
         )
+        self.devices = DeviceService(self.cameras, self.events, self.data_dir)
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -102,12 +105,15 @@ class Services:
             )
         await self.events.start()
         await self.notifications.start()  # listens to the events before cameras make any
-        self.cameras.start(asyncio.get_running_loop())
+        controls = await asyncio.to_thread(self.devices.load_controls)
+        await asyncio.to_thread(self.cameras.probe)  # which webcams forward their H.264
+        self.cameras.start(asyncio.get_running_loop(), controls)
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
         if self.mqtt is not None:
             await self.mqtt.start()  # connects in the background: never holds up start-up
         await self.recordings.start()
+        await self.devices.start()  # hotplug
 
     async def setup_pending(self) -> bool:
         """True while no user exists (a user made with the CLI meanwhile ends setup too)."""
@@ -120,6 +126,7 @@ class Services:
         await self.live.close_all()
         await self.webrtc.close_all()
         await self.recordings.stop()  # every file gets its last fragment
+        await self.devices.stop()
         await self.cameras.stop()
         await self.notifications.stop()
         await self.events.stop()
