@@ -117,10 +117,14 @@ class ModeChoice:
         return f"{self.label} {self.width}x{self.height} at {self.fps:g} fps"
 
 
-def describe_modes(modes: list[Mode] | tuple[Mode, ...]) -> str:
-    """``MJPEG 1280x720@30/15, 640x480@30; YUYV 640x480@30`` (for errors and logs)."""
+def describe_modes(modes: list[Mode] | tuple[Mode, ...], formats: int = 4) -> str:
+    """``MJPEG 1280x720@30/15, 640x480@30; YUYV 640x480@30`` (for errors and logs): the
+    formats Sentrycam can read, the first ``formats`` of them (test drivers offer dozens)."""
     by_format: dict[str, list[str]] = {}
-    for mode in modes:
+    readable = [m for m in modes if m.fourcc in FFMPEG_FORMATS] or list(modes)
+    for mode in readable:
+        if mode.label not in by_format and len(by_format) == formats:
+            continue
         rates = "/".join(f"{r:g}" for r in mode.rates) or "?"
         by_format.setdefault(mode.label, []).append(f"{mode.width}x{mode.height}@{rates}")
     return "; ".join(f"{label} {', '.join(sizes)}" for label, sizes in by_format.items())

@@ -20,6 +20,15 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 # A real MQTT broker for the Home Assistant tests (started by a fixture on a free port).
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+# The QEMU guest bed (tests/hardware): a kernel with vivid and snd-aloop, QEMU, virtme-ng's
+# busybox, v4l2loopback built for that kernel (DKMS, needs its headers), and the tools the
+# guest checks use (v4l2-ctl, aplay).
+ls /lib/modules/*/kernel/drivers/media/test-drivers/vivid >/dev/null 2>&1 || need+=(linux-image-amd64)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v v4l2-ctl >/dev/null 2>&1 || need+=(v4l-utils)
+command -v aplay >/dev/null 2>&1 || need+=(alsa-utils)
+dpkg -s v4l2loopback-dkms >/dev/null 2>&1 || need+=(linux-headers-amd64 v4l2loopback-dkms)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"

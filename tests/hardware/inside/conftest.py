@@ -1,0 +1,132 @@
+"""Fixtures for the checks that run inside the QEMU guest (tests/hardware/README.md).
+
+Everything here runs as root in the guest: kernel modules are loaded and unloaded, device
+nodes come and go. The data dirs were prepared on the host (Argon2 takes ~40 s per hash
+in the emulated guest) and are copied to the guest's own /tmp (SQLite's WAL fails on 9p).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from api.app import create_app
+from api.cli import uvicorn_config
+from api.services import Services
+from api.settings import LoadedConfig, load_config, parse_settings
+from tests.conftest import RunningServer, free_port
+from tests.waiting import wait_until
+
+SHARE = Path(os.environ.get("SENTRYCAM_GUEST_SHARE", "/nonexistent"))
+MEASURED: dict[str, Any] = {}
+
+
+def sh(command: str, check: bool = True, timeout: float = 60) -> str:
+    done = subprocess.run(
+        command, shell=True, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check and done.returncode != 0:
+        raise AssertionError(f"{command!r} failed ({done.returncode}): {done.stderr.strip()}")
+    return done.stdout
+
+
+def measured(name: str, value: float) -> None:
+    """Keep a figure for the report (written to the share as measurements.json)."""
+    MEASURED[name] = round(value, 2)
+    (SHARE / "measurements.json").write_text(json.dumps(MEASURED, indent=1))
+
+
+@pytest.fixture(scope="session")
+def drivers() -> None:
+    sh("modprobe vivid n_devs=1 node_types=0x1")  # one webcam node: video capture only
+    sh("modprobe snd-aloop")
+
+
+class Guest:
+    """A Sentrycam server running in this process, on loopback, with an admin token."""
+
+    def __init__(self, server: RunningServer, uvicorn_server: uvicorn.Server, task: Any) -> None:
+        self.server = server
+        self.uvicorn = uvicorn_server
+        self.task = task
+        self.messages: list[dict[str, Any]] = []
+        server.services.events.add_listener(lambda message, camera: self.messages.append(message))
+
+    async def stop(self) -> None:
+        await self.server.client.aclose()
+        self.uvicorn.should_exit = True
+        await asyncio.wait_for(self.task, 30)
+
+
+async def start_guest_server(loaded: LoadedConfig, name: str) -> Guest:
+    data_dir = Path("/tmp") / name
+    shutil.rmtree(data_dir, ignore_errors=True)
+    shutil.copytree(SHARE / "data", data_dir)
+    services = Services(loaded, data_dir)
+    port = free_port()
+    server = uvicorn.Server(uvicorn_config(create_app(services), "127.0.0.1", port, None))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve(), name=f"uvicorn-{name}")
+    await wait_until(lambda: server.started or task.done(), 120, "uvicorn start")
+    base = f"http://127.0.0.1:{port}"
+    token = (SHARE / "token").read_text().strip()
+    client = httpx.AsyncClient(
+        base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}
+    )
+    return Guest(RunningServer(None, services, base, client), server, task)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def autodetected(drivers: None) -> AsyncIterator[Guest]:
+    """Sentrycam with no config file: it finds the vivid webcam by itself."""
+    guest = await start_guest_server(load_config(None), "autodetect")
+    yield guest
+    await guest.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def configured(autodetected: Guest) -> AsyncIterator[Guest]:
+    """Sentrycam with a config: an MJPEG and an H.264 webcam (v4l2loopback fed by ffmpeg),
+    the MJPEG one with the ALSA loopback card as its microphone."""
+    feeds = []
+    for node, feed in (("/dev/video0", "feed-mjpeg.mkv"), ("/dev/video1", "feed-h264.mkv")):
+        feeds.append(
+            subprocess.Popen(
+                ["ffmpeg", "-loglevel", "fatal", "-re", "-stream_loop", "-1", "-i",
+                 str(SHARE / feed), "-c", "copy", "-f", "v4l2", node],
+                stdin=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+    camera = {"fps": 15, "analysis_fps": 2, "recording": {"events": False}}
+    config = {
+        "webrtc": {"ice_addresses": ["127.0.0.1"]},
+        "cameras": [
+            {
+                "id": "mjpeg",
+                "source": "v4l2:platform:v4l2loopback-000",
+                "audio": "hw:CARD=Loopback,DEV=1",
+                "sound": {"threshold_dbfs": -40},
+                **camera,
+            },
+            {"id": "h264", "source": "v4l2:platform:v4l2loopback-001", **camera},
+        ],
+    }
+    guest = await start_guest_server(
+        LoadedConfig(parse_settings(config), "file", None), "configured"
+    )
+    yield guest
+    await guest.stop()
+    for process in feeds:
+        process.terminate()
+        process.wait(10)
