@@ -122,7 +122,7 @@ class Alsa:
 
     def _card_name(self, card: int) -> str | None:
         for line in _read(self.proc / "cards").splitlines():
-            match = re.match(rf"\s*{card} \[[^\]]*\]: [^-]* - (.*)$", line)
+            match = re.match(rf"\s*{card} \[[^\]]*\]: \S+ - (.*)$", line)
             if match:
                 return match.group(1).strip()
         return None

@@ -197,6 +197,7 @@ class Camera:
         """The webcam's node vanished (unplugged): offline now, not at the read timeout."""
         require_loop("a camera's status")
         if self.status != "offline":
+            self._readers[0].mark_unknown()
             self.set_status(False, reason)
 
     def start(self) -> None:

@@ -51,6 +51,11 @@ class SupervisedReader:
         """Retry now instead of at the end of the backoff (any thread: hotplug)."""
         self._wake.set()
 
+    def mark_unknown(self) -> None:
+        """Someone else declared the source offline (hotplug): the next media it delivers
+        reports it online again, should it still be delivering."""
+        self._online = False
+
     def mark_online(self) -> None:
         if not self._online:
             self._online = True
