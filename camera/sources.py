@@ -128,6 +128,7 @@ class ContainerSource:
         self._realtime = config.source_kind == "file"  # files play at their own pace
         self._v4l2 = v4l2 or V4L2()
         self._controls = controls or (lambda: config.controls)
+        self._v4l2_device = config.source_kind == "v4l2"
 
     def _webcam(self, sink: Sink) -> tuple[VideoDevice, ModeChoice]:
         device = self._v4l2.resolve(self._config.source)
@@ -187,6 +188,8 @@ class ContainerSource:
             if pacer is not None and packet.stream is video:
                 pacer.wait(packet, stop)
             if packet.stream is video:
+                if self._v4l2_device:
+                    packet = _owned(packet)
                 if self._copy:
                     sink.on_video_packet(packet, video)
                 else:
@@ -195,6 +198,22 @@ class ContainerSource:
             elif audio is not None and packet.stream is audio:
                 for audio_frame in audio.codec_context.decode(packet):
                     sink.on_audio_frame(audio_frame)
+
+
+def _owned(packet: Packet) -> Packet:
+    """A copy of a V4L2 packet in memory of its own.
+
+    FFmpeg's v4l2 demuxer hands out packets that point into the driver's mmap'ed buffers
+    (raw frames decoded from them too), and gives each buffer back to the driver when the
+    packet is freed, through the demuxer's state. A packet or frame that outlives the
+    container (the latest frame kept for snapshots, the pre-roll ring, a frame being
+    encoded as JPEG) would then give a buffer back through freed memory: a crash when a
+    webcam is unplugged (seen in the guest bed). One memcpy per frame avoids it.
+    """
+    copy = av.Packet(bytes(packet))
+    copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+    copy.is_keyframe = packet.is_keyframe
+    return copy
 
 
 class _Pacer:

@@ -9,10 +9,10 @@ a skip with that reason elsewhere. Never a silent pass.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,17 +77,16 @@ def _prepare(share: Path) -> None:
     )  # fmt: skip
 
 
-def _outcomes(junit: Path) -> dict[str, str | None]:
+def _outcomes(results: Path) -> dict[str, str | None]:
+    """Check name -> None (passed) or what went wrong, from the guest's results.jsonl."""
     outcomes: dict[str, str | None] = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        problem = next(
-            (child for child in case if child.tag in ("failure", "error", "skipped")), None
-        )
-        if problem is None:
-            outcomes[case.get("name", "")] = None
+    for line in _read(results).splitlines():
+        report = json.loads(line)
+        name = report["name"]
+        if report["outcome"] == "passed":
+            outcomes.setdefault(name, None)
         else:
-            text = (problem.get("message") or "") + "\n" + (problem.text or "")
-            outcomes[case.get("name", "")] = f"{problem.tag}: {text.strip()[-3000:]}"
+            outcomes[name] = f"{report['outcome']} in {report['when']}: {report['detail']}"
     return outcomes
 
 
@@ -98,18 +97,15 @@ def guest_results(tmp_path_factory: pytest.TempPathFactory) -> Results:
         return Results(missing=reason)
     share = tmp_path_factory.mktemp("guest-bed")
     _prepare(share)
-    junit = share / "junit.xml"
     command = (
         f"SENTRYCAM_IN_GUEST=1 SENTRYCAM_GUEST_SHARE={share} "
         f"{sys.executable} -m pytest tests/hardware/inside -p no:cacheprovider -q "
-        f"-o addopts= --timeout 300 --junitxml={junit} > {share}/pytest.log 2>&1"
+        f"-o addopts= --timeout 300 > {share}/pytest.log 2>&1"
     )
     result = guest.run_guest(command, share, timeout=GUEST_TIMEOUT_S)
-    log = result.output + "\n" + _read(share / "pytest.log")
-    if not junit.exists():
-        state = "timed out" if result.returncode is None else f"exited {result.returncode}"
-        return Results(outcomes={}, log=f"the guest {state} before reporting:\n{log[-6000:]}")
-    return Results(outcomes=_outcomes(junit), log=log)
+    state = "timed out" if result.returncode is None else f"exited {result.returncode}"
+    log = f"guest {state}; its pytest log ends:\n" + _read(share / "pytest.log")[-5000:]
+    return Results(outcomes=_outcomes(share / "results.jsonl"), log=log)
 
 
 def _read(path: Path) -> str:

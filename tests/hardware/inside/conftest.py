@@ -47,6 +47,21 @@ def measured(name: str, value: float) -> None:
     (SHARE / "measurements.json").write_text(json.dumps(MEASURED, indent=1))
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Each outcome goes to the share at once (results.jsonl): a crash or a time-out of the
+    guest loses nothing already known."""
+    if report.when != "call" and report.passed:
+        return
+    line = {
+        "name": report.nodeid.split("::")[-1],
+        "when": report.when,
+        "outcome": report.outcome,
+        "detail": report.longreprtext[-3000:] if report.failed else "",
+    }
+    with (SHARE / "results.jsonl").open("a", encoding="utf-8") as results:
+        results.write(json.dumps(line) + "\n")
+
+
 @pytest.fixture(scope="session")
 def drivers() -> None:
     sh("modprobe vivid n_devs=1 node_types=0x1")  # one webcam node: video capture only
