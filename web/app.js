@@ -29,6 +29,7 @@ import { initMeasurementFromUrl } from '/latency.js';
 import { LiveClient } from '/live.js';
 import { NotificationsPanel } from '/notifications.js';
 import { RecordingsView } from '/recordings.js';
+import { ControlsPanel, DeviceOffers } from '/devices.js';
 import { StorageIndicator } from '/storage.js';
 import { Tile } from '/tile.js';
 
@@ -66,6 +67,8 @@ const armed = new Map(); // camera id -> armed, from the live channel
 let eventList = null;
 let alerts = null;
 let storage = null;
+let deviceOffers = null; // new webcams (admins; devices.js)
+let controlsPanel = null; // the full view's webcam controls (admins; devices.js)
 let recordingsView = null;
 let statusPollTimer = 0;
 let notifications = null;
@@ -97,6 +100,8 @@ function init() {
       eventList?.setAccess({ admin, everyCamera: me.cameras === null });
       storage?.setEnabled(admin);
       notifications?.setAccess({ everyCamera: admin || me.cameras === null });
+      deviceOffers?.setEnabled(admin);
+      controlsPanel?.setAdmin(admin);
     },
   });
   initLive();
@@ -119,6 +124,8 @@ function initLive() {
     onAcknowledged: (event) => eventList.upsert(event),
   });
   storage = new StorageIndicator(document.getElementById('storage'), { live });
+  deviceOffers = new DeviceOffers(document.getElementById('devices'), { live });
+  controlsPanel = new ControlsPanel(document.getElementById('camera-controls'));
   recordingsView = new RecordingsView(document.getElementById('recordings'), {
     live,
     cameraName,
@@ -345,6 +352,7 @@ function applyRoute() {
     if (recordings) recordingsView.open(recordings, route.at);
     else recordingsView.close();
   }
+  if (changed) controlsPanel?.show(full);
   if (changed && full) tiles.get(full).closeBtn.focus({ preventScroll: true });
   if (route.event && route.event !== revealedEvent) {
     revealedEvent = route.event;

@@ -99,11 +99,12 @@ export class DeviceOffers {
   }
 }
 
-/** The #camera-controls section: the controls of the webcam in full view (admins). */
+/** The #camera-controls drawer: the mode and controls of the webcam in full view (admins). */
 export class ControlsPanel {
   #root;
   #list;
   #status;
+  #mode;
   #camera = null;
   #admin = false;
   #timers = new Map();
@@ -114,6 +115,7 @@ export class ControlsPanel {
     this.#root = root;
     this.#list = root.querySelector('.camera-controls-list');
     this.#status = root.querySelector('.camera-controls-status');
+    this.#mode = root.querySelector('.camera-controls-mode');
   }
 
   setAdmin(admin) {
@@ -121,20 +123,24 @@ export class ControlsPanel {
     if (!this.#admin) this.hide();
   }
 
-  /** Show the controls of a camera (only webcams have any). */
-  async show(camera) {
-    if (!this.#admin || camera?.source_kind !== 'v4l2') {
-      this.hide();
-      return;
-    }
-    this.#camera = camera.id;
-    this.#root.hidden = false;
-    this.#say('Reading the webcam’s controls…');
+  /** Show the controls of a camera by id, or hide them (null; only webcams have any). */
+  async show(cameraId) {
+    this.hide();
+    if (!this.#admin || !cameraId) return;
+    this.#camera = cameraId;
+    const base = `/api/cameras/${encodeURIComponent(cameraId)}`;
     try {
-      const body = await getJson(`/api/cameras/${encodeURIComponent(camera.id)}/controls`);
-      if (this.#camera === camera.id) this.#render(body.controls);
+      const camera = await getJson(base);
+      if (this.#camera !== cameraId || camera.source_kind !== 'v4l2') return;
+      this.#root.hidden = false;
+      this.#mode.textContent = camera.mode
+        ? `${camera.mode.format} ${camera.mode.width}x${camera.mode.height} at ${camera.mode.fps} fps: ${camera.mode.reason}`
+        : '';
+      this.#say('Reading the webcam’s controls…');
+      const body = await getJson(`${base}/controls`);
+      if (this.#camera === cameraId) this.#render(body.controls);
     } catch (error) {
-      if (this.#camera === camera.id) this.#say(`Controls unavailable: ${error.message}`);
+      if (this.#camera === cameraId) this.#say(`Controls unavailable: ${error.message}`);
     }
   }
 

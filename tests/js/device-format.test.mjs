@@ -53,7 +53,10 @@ describe('devices', () => {
   });
 
   test('a size without known rates has none shown', () => {
-    assert.equal(describeFormats(C920, { formats: 1, sizes: 3 }), 'MJPEG 1920x1080@30, 1280x720@30, 640x480');
+    assert.equal(
+      describeFormats(C920, { formats: 1, sizes: 3 }),
+      'MJPEG 1920x1080@30, 1280x720@30, 640x480',
+    );
   });
 
   test('the config snippet names the device by identity', () => {
@@ -78,14 +81,65 @@ describe('devices', () => {
 });
 
 describe('controls', () => {
-  const brightness = { name: 'brightness', label: 'Brightness', type: 'integer', min: 0, max: 255, step: 1, default: 128, value: 140, menu: null };
-  const power = { name: 'power_line_frequency', label: 'Power Line Frequency', type: 'menu', min: 0, max: 2, step: 1, default: 1, value: 1, menu: { 2: '60 Hz', 0: 'Disabled', 1: '50 Hz' } };
-  const exposure = { name: 'exposure_time_absolute', label: 'Exposure Time, Absolute', type: 'integer', min: 3, max: 2047, step: 1, default: 250, value: 250, menu: null, inactive: true };
-  const flip = { name: 'horizontal_flip', label: 'Horizontal Flip', type: 'boolean', min: 0, max: 1, step: 1, default: 0, value: true, menu: null };
+  const brightness = {
+    name: 'brightness',
+    label: 'Brightness',
+    type: 'integer',
+    min: 0,
+    max: 255,
+    step: 1,
+    default: 128,
+    value: 140,
+    menu: null,
+  };
+  const power = {
+    name: 'power_line_frequency',
+    label: 'Power Line Frequency',
+    type: 'menu',
+    min: 0,
+    max: 2,
+    step: 1,
+    default: 1,
+    value: 1,
+    menu: { 2: '60 Hz', 0: 'Disabled', 1: '50 Hz' },
+  };
+  const exposure = {
+    name: 'exposure_time_absolute',
+    label: 'Exposure Time, Absolute',
+    type: 'integer',
+    min: 3,
+    max: 2047,
+    step: 1,
+    default: 250,
+    value: 250,
+    menu: null,
+    inactive: true,
+  };
+  const flip = {
+    name: 'horizontal_flip',
+    label: 'Horizontal Flip',
+    type: 'boolean',
+    min: 0,
+    max: 1,
+    step: 1,
+    default: 0,
+    value: true,
+    menu: null,
+  };
 
   test('fields by type; inactive ones disabled', () => {
-    assert.deepEqual(controlField(brightness), { kind: 'range', min: 0, max: 255, step: 1, value: 140, disabled: false });
-    assert.deepEqual(controlField(power).options.map((o) => o.label), ['Disabled', '50 Hz', '60 Hz']);
+    assert.deepEqual(controlField(brightness), {
+      kind: 'range',
+      min: 0,
+      max: 255,
+      step: 1,
+      value: 140,
+      disabled: false,
+    });
+    assert.deepEqual(
+      controlField(power).options.map((o) => o.label),
+      ['Disabled', '50 Hz', '60 Hz'],
+    );
     assert.equal(controlField(exposure).disabled, true);
     assert.deepEqual(controlField(flip), { kind: 'checkbox', checked: true, disabled: false });
   });
