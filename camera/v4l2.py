@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import CameraError
-from .modes import Mode
+from .modes import FFMPEG_FORMATS, Mode
 
 logger = logging.getLogger(__name__)
 
@@ -201,9 +201,9 @@ class V4L2:
         link or ``/dev/videoN``. Raises :class:`DeviceUnavailable` when it is absent."""
         if source.startswith(IDENTITY_PREFIX):
             wanted = source[len(IDENTITY_PREFIX) :]
-            for device in self.devices():
+            for device in self.devices(with_modes=False):  # modes of the one found only
                 if device.identity == wanted:
-                    return device
+                    return self.describe(device.path) or device
             raise DeviceUnavailable(f"webcam {wanted} is not connected")
         node = os.path.realpath(source)
         if not os.path.exists(node):
@@ -220,13 +220,16 @@ class V4L2:
 
 
 def read_modes(fd: int) -> list[Mode]:
-    """Every (format, size) of a capture device with its frame rates."""
+    """Every (format, size) of a capture device with its frame rates, for the formats
+    FFmpeg can read (test drivers offer dozens more; each costs ioctls per size)."""
     from linuxpy.video import device as v4l
 
     modes = []
     for image_format in v4l.iter_read_formats(fd, v4l.BufferType.VIDEO_CAPTURE):
         pixel_format = image_format.pixel_format
         fourcc = v4l.human_pixel_format(pixel_format).strip()
+        if fourcc not in FFMPEG_FORMATS:
+            continue
         for width, height in _sizes(fd, pixel_format):
             rates: set[float] = set()
             for interval in v4l.iter_read_frame_intervals(fd, pixel_format, width, height):

@@ -21,7 +21,7 @@ import asyncio
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +149,7 @@ class DeviceService:
     async def start(self) -> None:
         if not self.alsa_capture:
             logger.error("this PyAV build cannot capture from ALSA: microphones will not work")
-        self._scan = await asyncio.to_thread(self._read)
+        self._scan = await asyncio.to_thread(self._read, True, Scan((), ()))
         self._watcher.start()
 
     async def stop(self) -> None:
@@ -157,16 +157,30 @@ class DeviceService:
 
     # ----- scanning ---------------------------------------------------------------------
 
-    def _read(self) -> Scan:
-        return Scan(tuple(self._cameras.v4l2.devices()), tuple(self._cameras.alsa.devices()))
+    def _read(self, with_modes: bool, known: Scan) -> Scan:
+        """The devices now; modes are read for all (``with_modes``), or only for webcams
+        not seen before (hotplug: the cameras waiting for theirs must not wait for ioctls
+        on every other device)."""
+        v4l2 = self._cameras.v4l2
+        video = v4l2.devices(with_modes=with_modes)
+        if not with_modes:
+            seen = {d.identity: d for d in known.video}
+            video = [
+                replace(seen[d.identity], path=d.path, by_id=d.by_id, by_path=d.by_path)
+                if d.identity in seen
+                else v4l2.describe(d.path) or d
+                for d in video
+            ]
+        return Scan(tuple(video), tuple(self._cameras.alsa.devices()))
 
     async def _changed(self) -> None:
-        await self.rescan()
+        await self.rescan(with_modes=False)
 
-    async def rescan(self) -> Scan:
+    async def rescan(self, with_modes: bool = True) -> Scan:
         """Read the devices again and act on what changed (see the module docstring)."""
         async with self._lock:
-            old, new = self._scan, await asyncio.to_thread(self._read)
+            old = self._scan
+            new = await asyncio.to_thread(self._read, with_modes, old)
             self._scan = new
         present = {d.identity for d in new.video}
         for camera in self._cameras.all():

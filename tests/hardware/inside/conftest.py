@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -62,6 +63,21 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         results.write(json.dumps(line) + "\n")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def server_log() -> None:
+    """Sentrycam's log goes to the share (guest-server.log) for the report of a failure."""
+    handler = logging.FileHandler(SHARE / "guest-server.log")
+    handler.setFormatter(
+        logging.Formatter("%(relativeCreated)8.0f %(name)s %(levelname)s %(message)s")
+    )
+    logging.getLogger().addHandler(handler)
+    logging.getLogger().setLevel(logging.INFO)
+
+
+# Emulation is slow: ICE and DTLS over loopback take seconds, not milliseconds.
+WEBRTC = {"ice_addresses": ["127.0.0.1"], "connect_timeout_s": 120}
+
+
 @pytest.fixture(scope="session")
 def drivers() -> None:
     sh("modprobe vivid n_devs=1 node_types=0x1")  # one webcam node: video capture only
@@ -104,8 +120,13 @@ async def start_guest_server(loaded: LoadedConfig, name: str) -> Guest:
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def autodetected(drivers: None) -> AsyncIterator[Guest]:
-    """Sentrycam with no config file: it finds the vivid webcam by itself."""
-    guest = await start_guest_server(load_config(None), "autodetect")
+    """Sentrycam with a config file that lists no cameras: it finds the vivid webcam by
+    itself, exactly as without a file (the file only gives WebRTC time to connect)."""
+    path = Path("/tmp/autodetect.yaml")
+    path.write_text(json.dumps({"webrtc": WEBRTC}))
+    loaded = load_config(path)
+    assert loaded.source == "autodetect-v4l2"
+    guest = await start_guest_server(loaded, "autodetect")
     yield guest
     await guest.stop()
 
@@ -125,7 +146,7 @@ async def configured(autodetected: Guest) -> AsyncIterator[Guest]:
         )  # fmt: skip
     camera = {"fps": 15, "analysis_fps": 2, "recording": {"events": False}}
     config = {
-        "webrtc": {"ice_addresses": ["127.0.0.1"]},
+        "webrtc": WEBRTC,
         "cameras": [
             {
                 "id": "mjpeg",

@@ -63,7 +63,7 @@ async def test_autodetected_webcam_opens_in_an_offered_mode_and_streams(autodete
     assert mode["reason"].startswith("wanted 1280x720 at 30 fps")
     viewer = await connect(autodetected.server.client, WEBCAM, audio=False)
     try:
-        frame = await viewer.next_video_frame(timeout=60)
+        frame = await viewer.next_video_frame(timeout=90)
         assert (frame.width, frame.height) == (mode["width"], mode["height"])
     finally:
         await hang_up(autodetected.server.client, viewer)
@@ -154,7 +154,7 @@ async def test_mjpeg_and_h264_webcams_get_their_own_modes(configured: Guest):
     assert h264["encoder"] == "copy"
     viewer = await connect(server.client, "h264", audio=False)
     try:
-        frame = await viewer.next_video_frame(timeout=60)
+        frame = await viewer.next_video_frame(timeout=90)
         assert (frame.width, frame.height) == (640, 360)
     finally:
         await hang_up(server.client, viewer)
@@ -175,11 +175,11 @@ async def test_tone_into_the_alsa_loopback_reaches_a_viewer_and_raises_a_sound_e
         try:
 
             async def loud() -> bool:
-                frame = await viewer.next_audio_frame(timeout=30)
+                frame = await viewer.next_audio_frame(timeout=90)
                 samples = frame.to_ndarray().astype(np.float64) / 32768
                 return float(np.sqrt(np.mean(samples**2))) > 0.01
 
-            await wait_until(loud, 60, "the tone in the viewer's audio")
+            await wait_until(loud, 120, "the tone in the viewer's audio")
         finally:
             await hang_up(server.client, viewer)
 
