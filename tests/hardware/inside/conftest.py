@@ -26,6 +26,7 @@ from api.app import create_app
 from api.cli import uvicorn_config
 from api.services import Services
 from api.settings import LoadedConfig, load_config, parse_settings
+from camera.v4l2 import V4L2
 from tests.conftest import RunningServer, free_port
 from tests.waiting import wait_until
 
@@ -136,14 +137,19 @@ async def configured(autodetected: Guest) -> AsyncIterator[Guest]:
     """Sentrycam with a config: an MJPEG and an H.264 webcam (v4l2loopback fed by ffmpeg),
     the MJPEG one with the ALSA loopback card as its microphone."""
     feeds = []
-    for node, feed in (("/dev/video0", "feed-mjpeg.mkv"), ("/dev/video1", "feed-h264.mkv")):
-        feeds.append(
-            subprocess.Popen(
-                ["ffmpeg", "-loglevel", "fatal", "-re", "-stream_loop", "-1", "-i",
-                 str(SHARE / feed), "-c", "copy", "-f", "v4l2", node],
-                stdin=subprocess.DEVNULL,
-            )
-        )  # fmt: skip
+    annexb = ["-bsf:v", "h264_mp4toannexb"]  # Matroska holds H.264 length-prefixed
+    nodes = {
+        "/dev/video0": ["-i", str(SHARE / "feed-mjpeg.mkv"), "-c", "copy"],
+        "/dev/video1": ["-i", str(SHARE / "feed-h264.mkv"), "-c", "copy", *annexb],
+    }
+    for node, feed in nodes.items():
+        command = ["ffmpeg", "-loglevel", "fatal", "-re", "-stream_loop", "-1", *feed]
+        feeds.append(subprocess.Popen([*command, "-f", "v4l2", node], stdin=subprocess.DEVNULL))
+
+    def feeding() -> bool:  # both nodes offer their format: the feeds are running
+        return all((found := V4L2().describe(node)) and found.modes for node in nodes)
+
+    await wait_until(feeding, 60, "the ffmpeg feeds in the v4l2loopback nodes")
     camera = {"fps": 15, "analysis_fps": 2, "recording": {"events": False}}
     config = {
         "webrtc": WEBRTC,

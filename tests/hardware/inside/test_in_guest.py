@@ -55,7 +55,9 @@ async def test_devices_are_listed_with_their_modes(autodetected: Guest):
 
 async def test_autodetected_webcam_opens_in_an_offered_mode_and_streams(autodetected: Guest):
     camera = autodetected.server.camera(WEBCAM)
-    await wait_until(lambda: camera.status == "online", 120, "vivid online")
+    await wait_until(
+        lambda: camera.status == "online", 120, lambda: f"vivid online, not {camera.error}"
+    )
     info = (await autodetected.server.client.get(f"/api/cameras/{WEBCAM}")).json()
     mode = info["mode"]
     assert info["source_kind"] == "v4l2"
@@ -144,7 +146,11 @@ async def test_mjpeg_and_h264_webcams_get_their_own_modes(configured: Guest):
     server = configured.server
     for camera_id in ("mjpeg", "h264"):
         camera = server.camera(camera_id)
-        await wait_until(lambda c=camera: c.status == "online", 120, f"{camera_id} online")
+        await wait_until(
+            lambda c=camera: c.status == "online",
+            120,
+            lambda c=camera: f"{c.id} online (it is {c.status}: {c.error})",
+        )
     mjpeg = (await server.client.get("/api/cameras/mjpeg")).json()
     h264 = (await server.client.get("/api/cameras/h264")).json()
     assert mjpeg["mode"]["fourcc"] == "MJPG"
