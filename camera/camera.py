@@ -388,6 +388,8 @@ class Camera:
         hub = self.audio
         if hub is None:
             return
+        if len(self._readers) > 1:
+            self._readers[1].mark_online()  # the microphone delivers
         self._analyse(frame, time.time())
         if not self._audio_demand:
             self._audio_encoder = None

@@ -95,3 +95,13 @@ def test_control_store_merges_and_survives(tmp_path):
     }
     (tmp_path / "controls.json").write_text("{not json")
     assert ControlStore(tmp_path / "controls.json").load() == {}
+
+
+async def test_missing_microphone_leaves_the_pictures_going(start_server):
+    server = await start_server(demo_config(audio="hw:CARD=NoSuchCard,DEV=0"))
+    camera = server.camera("demo")
+    await wait_until(lambda: camera.microphone == "offline", 20, "microphone offline")
+    await server.wait_online("demo")
+    listed = (await server.client.get("/api/cameras/demo")).json()
+    assert listed["microphone"] == "offline"
+    assert listed["status"] == "online"
