@@ -12,14 +12,17 @@ Thread ownership (checked by ``camera.threads`` where a mistake would be silent)
 
 * the **event loop** owns the hubs, ``status``/``error``, the listeners, the frame
   waiters, and writes the demand flags (``_video_demand``, ``_audio_demand``,
-  ``_demand_ended``) and ``_decode_until``, which the reader only reads;
+  ``_demand_ended``), ``_decode_until`` and ``controls`` (a whole new dict at a time),
+  which the reader only reads;
 * the **video reader thread** owns the encoder, the bitstream filter, ``_last_video_pts``,
   the analyzer and the frame times; it publishes ``_latest`` (frame and time, one tuple
   assigned at once) and ``_encoder_name``/``_copy_size`` as single assignments the loop
-  may read at any time; the loop copies ``_frame_times`` (``tuple()`` of a deque is one
+  may read at any time, like ``device``/``mode``/``_video_config`` (set on each open of a
+  webcam, ``on_mode``); the loop copies ``_frame_times`` (``tuple()`` of a deque is one
   step under the GIL) before iterating it;
 * the audio encoder belongs to whichever single thread delivers the camera's audio (the
-  microphone's reader, or the video reader for ``audio: source``/``demo``).
+  microphone's reader, ``camera.microphone``, or the video reader for ``audio:
+  source``/``demo``).
 
 Everything a reader thread hands to the loop goes through ``call_soon_threadsafe``.
 """
@@ -38,18 +41,19 @@ import av
 import av.error
 from av.bitstream import BitStreamFilterContext
 
-from .alsa import Alsa, AudioDevice
+from .alsa import Alsa
 from .analysis import Analyzer, Observation
 from .config import CameraConfig, ControlSetting
 from .encoder import AUDIO_RATE, VIDEO_TIME_BASE, AudioEncoder, VideoEncoder, open_video_encoder
 from .errors import CameraOffline
 from .hub import PacketHub
 from .media import Packet
+from .microphone import Microphone, mic_name
 from .modes import ModeChoice
-from .sources import MicSource, make_video_source
+from .sources import make_video_source
 from .supervisor import SupervisedReader
 from .threads import forbid_loop, require_loop
-from .v4l2 import V4L2, DeviceUnavailable, VideoDevice
+from .v4l2 import V4L2, VideoDevice
 
 Status = Literal["starting", "online", "offline"]
 
@@ -96,7 +100,6 @@ class Camera:
         # ``copy`` overrides the config: an ``auto`` webcam that offers H.264 forwards it.
         self._copy = config.encoder == "copy" if copy is None else copy
         self._v4l2 = v4l2 or V4L2()
-        self._alsa = alsa or Alsa()
         self.video = PacketHub(
             "video",
             keyframed=True,
@@ -115,7 +118,6 @@ class Camera:
         self.error: str | None = None
         self._frame_waiters: list[asyncio.Future[None]] = []
         self.status_listeners: list[Callable[[Camera], None]] = []
-        self.microphone: str | None = "starting" if self._mic_name() else None
         # ----- written by the loop (whole dict at once), read by the video reader
         self.controls: dict[str, ControlSetting] = dict(
             config.controls if controls is None else controls
@@ -144,25 +146,15 @@ class Camera:
         self._video_config = config  # the config with the chosen mode's size and rate
         # ----- owned by the thread that delivers audio (one per camera)
         self._audio_encoder: AudioEncoder | None = None
+        name = mic_name(config)
+        self.mic = (
+            Microphone(self.id, name, self, self._webcam, alsa or Alsa(), loop, self.logger)
+            if name
+            else None
+        )
         self._readers = self._make_readers()
 
     # ----- life cycle -------------------------------------------------------------------
-
-    def _mic_name(self) -> str | None:
-        audio = self.config.audio
-        return audio if audio and audio not in ("source", "demo") else None
-
-    def _resolve_mic(self) -> AudioDevice | str:
-        """The microphone to open now (reader thread): ``auto`` is the webcam's own."""
-        name = self._mic_name()
-        assert name is not None
-        if name == "auto":
-            device = self.device or self._v4l2.resolve(self.config.source)
-            mic = self._alsa.paired_with(device.usb)
-            if mic is None:
-                raise DeviceUnavailable(f"{device.card} has no microphone of its own")
-            return mic
-        return self._alsa.resolve(name) or name
 
     def _make_readers(self) -> list[SupervisedReader]:
         source = make_video_source(
@@ -176,17 +168,13 @@ class Camera:
                 self.logger,
             )
         ]
-        if self._mic_name():
-            mic = MicSource(self._resolve_mic, self.logger)
-            readers.append(
-                SupervisedReader(
-                    f"camera-{self.id}-mic",
-                    lambda stop: mic.run(self, stop),
-                    self._mic_status_from_thread,
-                    self.logger,
-                )
-            )
+        if self.mic is not None:
+            readers.append(self.mic.reader)
         return readers
+
+    def _webcam(self) -> VideoDevice:
+        """The webcam as last opened, else as found now (its microphone pairs on it)."""
+        return self.device or self._v4l2.resolve(self.config.source)
 
     def wake(self) -> None:
         """A device came (back): retry opening now rather than after the backoff."""
@@ -218,16 +206,10 @@ class Camera:
     def _status_from_thread(self, online: bool, error: str | None) -> None:
         self._loop.call_soon_threadsafe(self.set_status, online, error)
 
-    def _mic_status_from_thread(self, online: bool, error: str | None) -> None:
-        self._loop.call_soon_threadsafe(self._set_mic_status, online, error)
-
-    def _set_mic_status(self, online: bool, error: str | None) -> None:
-        status = "online" if online else "offline"
-        if status != self.microphone:
-            self.logger.info(
-                "camera %s: microphone %s%s", self.id, status, f": {error}" if error else ""
-            )
-        self.microphone = status
+    @property
+    def microphone(self) -> str | None:
+        """The ALSA microphone's state (starting, online, offline), None without one."""
+        return self.mic.status if self.mic is not None else None
 
     def on_mode(self, device: VideoDevice, mode: ModeChoice) -> None:
         """The source opened the webcam in ``mode`` (video reader thread)."""
@@ -388,8 +370,8 @@ class Camera:
         hub = self.audio
         if hub is None:
             return
-        if len(self._readers) > 1:
-            self._readers[1].mark_online()  # the microphone delivers
+        if self.mic is not None:
+            self.mic.reader.mark_online()  # the microphone delivers
         self._analyse(frame, time.time())
         if not self._audio_demand:
             self._audio_encoder = None

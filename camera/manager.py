@@ -12,7 +12,7 @@ from .analysis import Observation
 from .camera import Camera
 from .config import CameraConfig, ControlSetting, WebRTCConfig
 from .errors import CameraError, UnknownCamera
-from .modes import choose_mode
+from .modes import ModeUnavailable, choose_mode
 from .sources import mode_request
 from .v4l2 import IDENTITY_PREFIX, V4L2, VideoDevice, camera_id_for
 
@@ -77,6 +77,8 @@ class CameraManager:
             try:
                 device = self.v4l2.resolve(config.source)
                 mode = choose_mode(device.modes, mode_request(config, copy=True))
+            except ModeUnavailable:
+                continue  # no H.264 from this webcam: encoded here
             except (CameraError, OSError) as error:
                 logger.info("camera %s: not probed (%s); it will be encoded", config.id, error)
                 continue
