@@ -174,7 +174,13 @@ class DeviceService:
         return Scan(tuple(video), tuple(self._cameras.alsa.devices()))
 
     async def _changed(self) -> None:
+        self._wake_waiting()  # first: a camera finds its own device faster than a full scan
         await self.rescan(with_modes=False)
+
+    def _wake_waiting(self) -> None:
+        for camera in self._cameras.all():
+            if camera.status != "online" or camera.microphone == "offline":
+                camera.wake()
 
     async def rescan(self, with_modes: bool = True) -> Scan:
         """Read the devices again and act on what changed (see the module docstring)."""
@@ -187,8 +193,7 @@ class DeviceService:
             device = camera.device
             if device is not None and device.identity not in present:
                 camera.device_gone(f"{device.card} ({device.path}) was unplugged")
-            if camera.status != "online" or camera.microphone == "offline":
-                camera.wake()
+        self._wake_waiting()
         self._announce(old, new)
         return new
 
