@@ -67,7 +67,7 @@ def _prepare(share: Path) -> None:
     subprocess.run(
         [*lavfi, "-i", "testsrc2=size=640x360:rate=15", "-t", "4", "-c:v", "libx264",
          "-preset", "ultrafast", "-profile:v", "baseline", "-g", "15",
-         str(share / "feed-h264.mkv")],
+         str(share / "feed-h264.ts")],
         check=True,
     )  # fmt: skip
     subprocess.run(
@@ -100,7 +100,7 @@ def guest_results(tmp_path_factory: pytest.TempPathFactory) -> Results:
     command = (
         f"SENTRYCAM_IN_GUEST=1 SENTRYCAM_GUEST_SHARE={share} "
         f"{sys.executable} -m pytest tests/hardware/inside -p no:cacheprovider -q "
-        f"-o addopts= --timeout 300 > {share}/pytest.log 2>&1"
+        f"-o addopts= --timeout 600 > {share}/pytest.log 2>&1"
     )
     result = guest.run_guest(command, share, timeout=GUEST_TIMEOUT_S)
     state = "timed out" if result.returncode is None else f"exited {result.returncode}"

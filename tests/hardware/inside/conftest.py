@@ -137,14 +137,14 @@ async def configured(autodetected: Guest) -> AsyncIterator[Guest]:
     """Sentrycam with a config: an MJPEG and an H.264 webcam (v4l2loopback fed by ffmpeg),
     the MJPEG one with the ALSA loopback card as its microphone."""
     feeds = []
-    annexb = ["-bsf:v", "h264_mp4toannexb"]  # Matroska holds H.264 length-prefixed
-    nodes = {
-        "/dev/video0": ["-i", str(SHARE / "feed-mjpeg.mkv"), "-c", "copy"],
-        "/dev/video1": ["-i", str(SHARE / "feed-h264.mkv"), "-c", "copy", *annexb],
-    }
+    # MPEG-TS holds H.264 as Annex B, what a V4L2 H.264 node carries: no bitstream filter
+    # (h264_mp4toannexb stops the feed at the first loop: "packet sent after an EOF").
+    nodes = {"/dev/video0": SHARE / "feed-mjpeg.mkv", "/dev/video1": SHARE / "feed-h264.ts"}
     for node, feed in nodes.items():
-        command = ["ffmpeg", "-loglevel", "fatal", "-re", "-stream_loop", "-1", *feed]
-        feeds.append(subprocess.Popen([*command, "-f", "v4l2", node], stdin=subprocess.DEVNULL))
+        command = ["ffmpeg", "-loglevel", "fatal", "-re", "-stream_loop", "-1", "-i", str(feed)]
+        feeds.append(
+            subprocess.Popen([*command, "-c", "copy", "-f", "v4l2", node], stdin=subprocess.DEVNULL)
+        )
 
     def feeding() -> bool:  # both nodes offer their format: the feeds are running
         return all((found := V4L2().describe(node)) and found.modes for node in nodes)
