@@ -93,28 +93,35 @@ def _open(path: str) -> Iterator[int]:
         os.close(fd)
 
 
-def _query(fd: int) -> list[tuple[Any, dict[int, str]]]:
+def _query(fd: int, menus: set[str] | None = None) -> list[tuple[Any, dict[int, str]]]:
+    """The device's controls with their menus (only of the controls named in ``menus``,
+    when given: some drivers have menus of a hundred items)."""
     from linuxpy.video import device as v4l
-    from linuxpy.video import raw
 
     found = []
     for info in v4l.iter_read_controls(fd):
         if info.type not in _TYPES or info.flags & (_FLAG_DISABLED | _FLAG_WRITE_ONLY):
             continue
-        menu: dict[int, str] = {}
-        if info.type in _MENU_TYPES:
-            for index in range(info.minimum, info.maximum + 1):
-                item = raw.v4l2_querymenu()
-                item.id, item.index = info.id, index
-                try:
-                    v4l.ioctl(fd, v4l.IOC.QUERYMENU, item)
-                except OSError:
-                    continue
-                menu[index] = (
-                    item.name.decode(errors="replace") if info.type == 3 else str(item.value)
-                )
+        named = menus is None or control_name(info.name.decode(errors="replace")) in menus
+        menu = _menu(fd, info) if info.type in _MENU_TYPES and named else {}
         found.append((info, menu))
     return found
+
+
+def _menu(fd: int, info: Any) -> dict[int, str]:
+    from linuxpy.video import device as v4l
+    from linuxpy.video import raw
+
+    menu: dict[int, str] = {}
+    for index in range(info.minimum, info.maximum + 1):
+        item = raw.v4l2_querymenu()
+        item.id, item.index = info.id, index
+        try:
+            v4l.ioctl(fd, v4l.IOC.QUERYMENU, item)
+        except OSError:
+            continue
+        menu[index] = item.name.decode(errors="replace") if info.type == 3 else str(item.value)
+    return menu
 
 
 def _value(fd: int, info: Any) -> int | None:
@@ -178,15 +185,18 @@ def coerce(control: Control, value: object) -> int:
     return value
 
 
-def set_controls(path: str, values: Mapping[str, ControlValue]) -> list[Control]:
+def set_controls(
+    path: str, values: Mapping[str, ControlValue], read_back: bool = True
+) -> list[Control]:
     """Check every value first, then set them (automatic modes first); returns the controls
-    as read back from the driver. Nothing is set when a name or value is wrong."""
+    as read back from the driver (none without ``read_back``: a camera being opened only
+    sets them). Nothing is set when a name or value is wrong."""
     from linuxpy.video import device as v4l
 
     with _open(path) as fd:
         query = {
             control_name(info.name.decode(errors="replace")): (info, menu)
-            for info, menu in _query(fd)
+            for info, menu in _query(fd, None if read_back else set(values))
         }
         checked = []
         for name in sorted(values, key=_order):
@@ -205,4 +215,6 @@ def set_controls(path: str, values: Mapping[str, ControlValue]) -> list[Control]
                         f"the device refused {name}={raw_value}: {error.strerror}"
                     ) from None
                 raise
+        if not read_back:
+            return []
         return [_control(fd, info, menu) for info, menu in query.values()]

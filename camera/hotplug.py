@@ -36,20 +36,22 @@ class DeviceWatcher:
         self._on_change = on_change
         self._dev = Path(dev)
         self._task: asyncio.Task[None] | None = None
-        self._pending: asyncio.Task[None] | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._dirty = asyncio.Event()
+        self.watching = asyncio.Event()  # set once the watches are in place
         self.changes = 0  # callbacks run (tests and logs)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="device-watcher")
+        self._worker = asyncio.create_task(self._work(), name="device-watcher-changes")
 
     async def stop(self) -> None:
-        if self._pending is not None:
-            self._pending.cancel()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._worker):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._worker = None
 
     async def _run(self) -> None:
         try:
@@ -58,6 +60,7 @@ class DeviceWatcher:
                 sound = self._dev / "snd"
                 if sound.is_dir():
                     inotify.add_watch(sound, _MASK)
+                self.watching.set()
                 await self._watch(inotify, sound)
         except asyncio.CancelledError:
             raise
@@ -67,19 +70,20 @@ class DeviceWatcher:
     async def _watch(self, inotify: Inotify, sound: Path) -> None:
         async for event in inotify:
             name = event.name.name if event.name else ""
-            if name == "snd" and event.mask & Mask.CREATE and event.watch is not None:
+            if name == "snd" and event.mask & Mask.CREATE:
                 with contextlib.suppress(OSError):
-                    inotify.add_watch(sound, _MASK)  # first sound card
-            if not interesting(name):
-                continue
-            if self._pending is not None and not self._pending.done():
-                self._pending.cancel()
-            self._pending = asyncio.create_task(self._settle(), name="device-watcher-settle")
+                    inotify.add_watch(sound, _MASK)  # the first sound card
+                self._dirty.set()  # its nodes may have come before the watch
+            if interesting(name):
+                self._dirty.set()
 
-    async def _settle(self) -> None:
-        await asyncio.sleep(SETTLE_S)
-        self.changes += 1
-        try:
-            await self._on_change()
-        except Exception:
-            logger.exception("handling a device change failed")
+    async def _work(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(SETTLE_S)
+            self._dirty.clear()
+            self.changes += 1
+            try:
+                await self._on_change()
+            except Exception:
+                logger.exception("handling a device change failed")

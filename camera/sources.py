@@ -139,7 +139,7 @@ class ContainerSource:
         wanted = dict(self._controls())
         if wanted:
             try:
-                set_controls(device.path, wanted)
+                set_controls(device.path, wanted, read_back=False)
             except ControlError as error:
                 logger.warning("%s: controls not applied: %s", device.path, error)
         sink.on_mode(device, mode)
