@@ -149,8 +149,8 @@ def test_controls_are_read_with_their_menus(webcam):
         "power_line_frequency",
     ]
     assert found["auto_exposure"].menu == {
-        0: "Manual Mode",
-        1: "Auto Mode",
+        0: "Auto Mode",
+        1: "Manual Mode",
         3: "Aperture Priority Mode",
     }
     assert found["exposure_time_absolute"].inactive
