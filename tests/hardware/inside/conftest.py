@@ -115,8 +115,13 @@ async def start_guest_server(loaded: LoadedConfig, name: str) -> Guest:
     await wait_until(lambda: server.started or task.done(), 120, "uvicorn start")
     base = f"http://127.0.0.1:{port}"
     token = (SHARE / "token").read_text().strip()
+    # No kept-alive connections: under emulation the server's keep-alive expiry (5 s) races
+    # with the client's reuse of the connection (httpx.ReadError on a POST).
     client = httpx.AsyncClient(
-        base_url=base, timeout=60, headers={"Authorization": f"Bearer {token}"}
+        base_url=base,
+        timeout=60,
+        headers={"Authorization": f"Bearer {token}"},
+        limits=httpx.Limits(max_keepalive_connections=0),
     )
     return Guest(RunningServer(None, services, base, client), server, task)
 
