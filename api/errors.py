@@ -8,8 +8,10 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from camera.errors import BadOffer, CameraOffline, UnknownCamera, ViewerLimitReached
+from camera.controls import ControlError
+from camera.errors import BadOffer, CameraOffline, NotAWebcam, UnknownCamera, ViewerLimitReached
 from camera.redact import redact
+from camera.v4l2 import DeviceUnavailable
 
 from .accounts import LastAdmin, NoSuchToken, NoSuchUser, UserExists
 from .passwords import WeakPassword
@@ -63,6 +65,9 @@ STATUS: list[tuple[type[Exception], int, dict[str, str]]] = [
     (WeakPassword, 400, {}),
     (UserExists, 409, {}),
     (LastAdmin, 409, {}),
+    (NotAWebcam, 409, {}),
+    (ControlError, 400, {}),
+    (DeviceUnavailable, 503, {"Retry-After": "5"}),
     (ViewerLimitReached, 503, {"Retry-After": "10"}),
     (CameraOffline, 503, {"Retry-After": "5"}),
 ]

@@ -65,6 +65,22 @@ class CameraLinks(BaseModel):
     snapshot: str
 
 
+class CameraMode(BaseModel):
+    fourcc: str = Field(description="V4L2 pixel format, e.g. MJPG, YUYV, H264.")
+    format: str = Field(description="MJPEG, H.264, YUYV ...")
+    width: int
+    height: int
+    fps: float = Field(description="Rate asked of the device.")
+    passthrough: bool = Field(description="The camera's H.264 is forwarded untouched.")
+    reason: str = Field(description="Why this mode was chosen.")
+
+
+class CameraDevice(BaseModel):
+    path: str = Field(description="/dev/videoN it was last opened as.")
+    identity: str = Field(description="Stable identity (survives renumbering).")
+    card: str
+
+
 class CameraOut(BaseModel):
     id: str
     name: str
@@ -80,6 +96,11 @@ class CameraOut(BaseModel):
     viewers: int
     max_viewers: int
     links: CameraLinks
+    mode: CameraMode | None = Field(None, description="Webcams: the mode it was opened in.")
+    device: CameraDevice | None = Field(None, description="Webcams: the device last opened.")
+    microphone: Literal["starting", "online", "offline"] | None = Field(
+        None, description="The ALSA microphone's state; null without one."
+    )
 
 
 class CameraList(BaseModel):

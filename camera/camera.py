@@ -12,14 +12,17 @@ Thread ownership (checked by ``camera.threads`` where a mistake would be silent)
 
 * the **event loop** owns the hubs, ``status``/``error``, the listeners, the frame
   waiters, and writes the demand flags (``_video_demand``, ``_audio_demand``,
-  ``_demand_ended``) and ``_decode_until``, which the reader only reads;
+  ``_demand_ended``), ``_decode_until`` and ``controls`` (a whole new dict at a time),
+  which the reader only reads;
 * the **video reader thread** owns the encoder, the bitstream filter, ``_last_video_pts``,
   the analyzer and the frame times; it publishes ``_latest`` (frame and time, one tuple
   assigned at once), ``_copy_size``, the counters and the encoder's name as single
-  assignments the loop may read at any time; the loop copies ``_frame_times``
+  assignments the loop may read at any time, like ``device``/``mode``/``_video_config``
+  (set on each open of a webcam, ``on_mode``); the loop copies ``_frame_times``
   (``tuple()`` of a deque is one step under the GIL) before iterating it;
 * the audio encoder belongs to whichever single thread delivers the camera's audio (the
-  microphone's reader, or the video reader for ``audio: source``/``demo``).
+  microphone's reader, ``camera.microphone``, or the video reader for ``audio:
+  source``/``demo``).
 
 Everything a reader thread hands to the loop goes through ``call_soon_threadsafe``.
 """
@@ -30,7 +33,7 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -38,16 +41,20 @@ import av
 import av.error
 from av.bitstream import BitStreamFilterContext
 
+from .alsa import Alsa
 from .analysis import Analyzer, Observation
-from .config import CameraConfig
+from .config import CameraConfig, ControlSetting
 from .encoder import AUDIO_RATE, VIDEO_TIME_BASE, AudioEncoder, SharedVideoEncoder
 from .errors import CameraOffline
 from .hub import PacketHub
 from .media import Packet
+from .microphone import Microphone, mic_name
+from .modes import ModeChoice
 from .progress import Progress
-from .sources import MicSource, make_video_source
+from .sources import make_video_source
 from .supervisor import SupervisedReader
 from .threads import forbid_loop, require_loop
+from .v4l2 import V4L2, VideoDevice
 
 Status = Literal["starting", "online", "offline"]
 
@@ -80,15 +87,29 @@ class CameraInfo:
     bitrate_kbps: float
     encoder: str
     audio: bool
+    mode: ModeChoice | None = None
+    device: VideoDevice | None = None
+    microphone: str | None = None  # online / offline, None without a microphone
 
 
 class Camera:
-    def __init__(self, config: CameraConfig, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        config: CameraConfig,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        copy: bool | None = None,
+        v4l2: V4L2 | None = None,
+        alsa: Alsa | None = None,
+        controls: Mapping[str, ControlSetting] | None = None,
+    ) -> None:
         self.config = config
         self.id = config.id
         self._loop = loop
         self.logger = logging.getLogger(f"sentrycam.camera.{config.id}")
-        self._copy = config.encoder == "copy"
+        # ``copy`` overrides the config: an ``auto`` webcam that offers H.264 forwards it.
+        self._copy = config.encoder == "copy" if copy is None else copy
+        self._v4l2 = v4l2 or V4L2()
         self.video = PacketHub(
             "video",
             keyframed=True,
@@ -107,6 +128,10 @@ class Camera:
         self.error: str | None = None
         self._frame_waiters: list[asyncio.Future[None]] = []
         self.status_listeners: list[Callable[[Camera], None]] = []
+        # ----- written by the loop (whole dict at once), read by the video reader
+        self.controls: dict[str, ControlSetting] = dict(
+            config.controls if controls is None else controls
+        )
         self.observation_listeners: list[Callable[[Observation], None]] = []
         self.encoder_listeners: list[Callable[[Camera, str], None]] = []  # fallbacks
         # ----- written by the loop, read by the reader threads (single assignments)
@@ -117,7 +142,6 @@ class Camera:
         # ----- owned by the video reader thread
         self.reader_progress = Progress(f"camera {self.id} reader")
         self.encoder_progress = Progress(f"camera {self.id} encoder")
-        self.mic_progress = Progress(f"camera {self.id} microphone")
         self._encoder = SharedVideoEncoder(config, self.encoder_progress, self._fell_back)
         self._last_video_pts = -1
         self._frame_times: collections.deque[float] = collections.deque(maxlen=64)
@@ -129,14 +153,25 @@ class Camera:
         self._latest: tuple[av.VideoFrame, float] | None = None  # frame, monotonic time
         self.counters = FrameCounters()
         self._copy_size: tuple[int, int] | None = None
+        self.device: VideoDevice | None = None  # the webcam as last opened
+        self.mode: ModeChoice | None = None  # the mode it was opened in
+        self._video_config = config  # the config with the chosen mode's size and rate
         # ----- owned by the thread that delivers audio (one per camera)
         self._audio_encoder: AudioEncoder | None = None
+        name = mic_name(config)
+        self.mic = (
+            Microphone(self.id, name, self, self._webcam, alsa or Alsa(), loop, self.logger)
+            if name
+            else None
+        )
         self._readers = self._make_readers()
 
     # ----- life cycle -------------------------------------------------------------------
 
     def _make_readers(self) -> list[SupervisedReader]:
-        source = make_video_source(self.config, copy=self._copy)
+        source = make_video_source(
+            self.config, copy=self._copy, v4l2=self._v4l2, controls=lambda: self.controls
+        )
         readers = [
             SupervisedReader(
                 f"camera-{self.id}-video",
@@ -145,23 +180,30 @@ class Camera:
                 self.logger,
             )
         ]
-        audio = self.config.audio
-        if audio and audio not in ("source", "demo"):
-            mic = MicSource(audio)
-            readers.append(
-                SupervisedReader(
-                    f"camera-{self.id}-mic",
-                    lambda stop: self.mic_progress.around(lambda: mic.run(self, stop)),
-                    lambda online, error: None,
-                    self.logger,
-                )
-            )
+        if self.mic is not None:
+            readers.append(self.mic.reader)
         return readers
 
     def progress(self) -> list[Progress]:
         """What the service watchdog checks: the readers and the encoder (camera.progress)."""
         parts = [self.reader_progress, self.encoder_progress]
-        return [*parts, self.mic_progress] if len(self._readers) > 1 else parts
+        return [*parts, self.mic.progress] if self.mic is not None else parts
+
+    def _webcam(self) -> VideoDevice:
+        """The webcam as last opened, else as found now (its microphone pairs on it)."""
+        return self.device or self._v4l2.resolve(self.config.source)
+
+    def wake(self) -> None:
+        """A device came (back): retry opening now rather than after the backoff."""
+        for reader in self._readers:
+            reader.wake()
+
+    def device_gone(self, reason: str) -> None:
+        """The webcam's node vanished (unplugged): offline now, not at the read timeout."""
+        require_loop("a camera's status")
+        if self.status != "offline":
+            self._readers[0].mark_unknown()
+            self.set_status(False, reason)
 
     def start(self) -> None:
         for reader in self._readers:
@@ -180,6 +222,34 @@ class Camera:
 
     def _status_from_thread(self, online: bool, error: str | None) -> None:
         self._loop.call_soon_threadsafe(self.set_status, online, error)
+
+    @property
+    def microphone(self) -> str | None:
+        """The ALSA microphone's state (starting, online, offline), None without one."""
+        return self.mic.status if self.mic is not None else None
+
+    def on_mode(self, device: VideoDevice, mode: ModeChoice) -> None:
+        """The source opened the webcam in ``mode`` (video reader thread)."""
+        forbid_loop("choosing a webcam mode")
+        if mode != self.mode or device.path != (self.device and self.device.path):
+            self.logger.info(
+                "camera %s: %s (%s, %s): %s (%s)",
+                self.id,
+                device.path,
+                device.card,
+                device.identity,
+                mode.describe(),
+                mode.reason,
+            )
+        self.device = device
+        if mode == self.mode:
+            return
+        self.mode = mode
+        fps = min(mode.fps, self.config.fps)
+        self._video_config = self.config.model_copy(
+            update={"width": mode.width, "height": mode.height, "fps": fps}
+        )
+        self._encoder.configure(self._video_config)  # reopened at the new size
 
     def set_status(self, online: bool, error: str | None) -> None:
         """A status change, on the loop (the readers report theirs through here)."""
@@ -224,7 +294,7 @@ class Camera:
         fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
         width, height = (frame.width, frame.height) if frame is not None else (None, None)
         if not self._copy:
-            width, height = self.config.width, self.config.height
+            width, height = self._video_config.width, self._video_config.height
         return CameraInfo(
             id=self.id,
             name=self.config.display_name,
@@ -237,6 +307,9 @@ class Camera:
             bitrate_kbps=round(self.video.stats.bitrate_kbps(now), 1),
             encoder="copy" if self._copy else self._encoder.name,
             audio=self.audio is not None,
+            mode=self.mode,
+            device=self.device,
+            microphone=self.microphone,
         )
 
     # ----- demand from the hubs (event loop) ---------------------------------------------
@@ -259,7 +332,7 @@ class Camera:
         self.reader_progress.tick()
         self.counters.input_frames += 1
         now = time.monotonic()
-        if self._frame_times and now - self._frame_times[-1] < 0.5 / self.config.fps:
+        if self._frame_times and now - self._frame_times[-1] < 0.5 / self._video_config.fps:
             self.counters.dropped_frames += 1
             return  # the source runs faster than configured
         self._readers[0].mark_online()
@@ -324,10 +397,12 @@ class Camera:
 
     def on_audio_frame(self, frame: av.AudioFrame) -> None:
         forbid_loop("encoding audio")
-        (self.mic_progress if len(self._readers) > 1 else self.reader_progress).tick()
+        (self.mic.progress if self.mic is not None else self.reader_progress).tick()
         hub = self.audio
         if hub is None:
             return
+        if self.mic is not None:
+            self.mic.reader.mark_online()  # the microphone delivers
         self._analyse(frame, time.time())
         if not self._audio_demand:
             self._audio_encoder = None
@@ -352,7 +427,7 @@ class Camera:
         """Width and height of the published H.264 stream, if known."""
         if self._copy:
             return self._copy_size
-        return self.config.width, self.config.height
+        return self._video_config.width, self._video_config.height
 
     # ----- helpers -----------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ storage) and the loading of the file are in ``api.settings``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -20,6 +21,8 @@ from .sound import SoundConfig
 
 Encoder = Literal["auto", "libx264", "h264_v4l2m2m", "copy"]
 InputFormat = Literal["mjpeg", "yuyv422", "h264"]
+ControlSetting = int | bool | str
+V4L2_PREFIXES = ("/dev/video", "/dev/v4l/", "v4l2:")
 
 
 class _Model(BaseModel):
@@ -78,23 +81,38 @@ class CameraConfig(_Model):
     source: str = Field(
         min_length=1,
         description=(
-            "'demo', a V4L2 device (/dev/videoN), an FFmpeg URL "
-            "(rtsp://, http://, udp://, tcp://) or a file path."
+            "'demo', a V4L2 webcam (/dev/v4l/by-id/..., v4l2:<identity> as listed by "
+            "GET /api/devices, or /dev/videoN), an FFmpeg URL (rtsp://, http://, udp://, "
+            "tcp://) or a file path."
         ),
     )
     input_format: InputFormat | None = Field(
-        None, description="V4L2 pixel format to ask the device for (mjpeg, yuyv422, h264)."
+        None,
+        description="V4L2 pixel format to require of the device (mjpeg, yuyv422, h264); "
+        "unset: the best mode it offers (docs/config.md).",
     )
     audio: str | None = Field(
         None,
         description=(
-            "Microphone: an ALSA device (hw:1,0, default), 'source' for the audio track of a "
-            "URL or file source, 'demo' for a test tone, or null for none."
+            "Microphone: an ALSA device (hw:CARD=C920,DEV=0, hw:1,0, default), 'auto' for "
+            "the webcam's own built-in microphone (same USB device), 'source' for the "
+            "audio track of a URL or file source, 'demo' for a test tone, or null for none."
         ),
     )
-    width: int = Field(1280, ge=160, le=3840, multiple_of=2)
-    height: int = Field(720, ge=120, le=2160, multiple_of=2)
-    fps: float = Field(30.0, gt=0, le=60)
+    width: int = Field(
+        1280,
+        ge=160,
+        le=3840,
+        multiple_of=2,
+        description="Output width; for a webcam, set it to require that size of the device.",
+    )
+    height: int = Field(720, ge=120, le=2160, multiple_of=2, description="Output height.")
+    fps: float = Field(30.0, gt=0, le=60, description="Frame rate (asked of webcams).")
+    controls: dict[str, ControlSetting] = Field(
+        default_factory=dict,
+        description="V4L2 controls set on every open (brightness: 140, "
+        "power_line_frequency: '50 Hz'); the dashboard's changes are kept on top of these.",
+    )
     bitrate_kbps: int = Field(2000, ge=100, le=20000, description="Target video bitrate.")
     gop_seconds: float = Field(
         2.0, gt=0, le=10, description="Keyframe interval; viewers also force one on join."
@@ -126,11 +144,24 @@ class CameraConfig(_Model):
     def source_kind(self) -> Literal["demo", "v4l2", "url", "file"]:
         if self.source == "demo":
             return "demo"
-        if self.source.startswith("/dev/video"):
+        if self.source.startswith(V4L2_PREFIXES):
             return "v4l2"
         if "://" in self.source:
             return "url"
         return "file"
+
+    @property
+    def explicit(self) -> set[str]:
+        """The keys the config file set (the rest are defaults a webcam may override)."""
+        return set(self.model_fields_set)
+
+    @field_validator("controls")
+    @classmethod
+    def _control_names(cls, value: dict[str, ControlSetting]) -> dict[str, ControlSetting]:
+        for name in value:
+            if not re.fullmatch(r"[a-z0-9_]{1,64}", name):
+                raise ValueError(f"{name!r} is not a control name like brightness")
+        return value
 
     @field_validator("source")
     @classmethod

@@ -144,29 +144,29 @@ class EncoderChoice:
     """
 
     def __init__(self, config: CameraConfig) -> None:
-        self._config = config
+        self.config = config  # the mode the webcam is open in (reader thread)
         self.camera = config.id
         self.fallback: str | None = None  # why the hardware encoder is not used
 
     def codec(self) -> str:
-        return SOFTWARE_CODEC if self.fallback else choose_encoder(self._config)
+        return SOFTWARE_CODEC if self.fallback else choose_encoder(self.config)
 
     def fall_back(self, failed: str, reason: str) -> bool:
         """Give up ``failed`` for libx264; False when that is not ``auto``'s to do."""
-        if self._config.encoder != "auto" or failed == SOFTWARE_CODEC:
+        if self.config.encoder != "auto" or failed == SOFTWARE_CODEC:
             return False
         self.fallback = f"{failed} {reason}; using {SOFTWARE_CODEC}"
-        logger.warning("camera %s: %s", self._config.id, self.fallback)
+        logger.warning("camera %s: %s", self.config.id, self.fallback)
         return True
 
     def open(self) -> VideoEncoder:
         name = self.codec()
         try:
-            return VideoEncoder(self._config, name)
+            return VideoEncoder(self.config, name)
         except ENCODER_ERRORS as error:
             if not self.fall_back(name, f"cannot open ({error})"):
                 raise
-            return VideoEncoder(self._config, SOFTWARE_CODEC)
+            return VideoEncoder(self.config, SOFTWARE_CODEC)
 
 
 class SharedVideoEncoder:
@@ -190,6 +190,12 @@ class SharedVideoEncoder:
         self.name = self.choice.codec()
         self.starts = 0  # encoders opened since start (one at a time, ever)
         self.seconds = 0.0  # wall time spent encoding
+
+    def configure(self, config: CameraConfig) -> None:
+        """The webcam opened in another mode: the next frame opens an encoder at its size
+        and rate (reader thread)."""
+        self.choice.config = config
+        self.current = None
 
     def request_keyframe(self) -> None:
         current = self.current

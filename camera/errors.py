@@ -8,7 +8,11 @@
         ├── UnknownCamera        no camera with that id
         ├── CameraOffline        the source is not delivering (yet, or any more)
         ├── ViewerLimitReached   the camera's viewer cap is full
-        └── BadOffer             a WebRTC offer we cannot answer (malformed, no usable codec)
+        ├── BadOffer             a WebRTC offer we cannot answer (malformed, no usable codec)
+        ├── NotAWebcam           V4L2 controls asked of a camera that is no webcam
+        ├── DeviceUnavailable    (camera.v4l2) the webcam is not connected
+        ├── ModeUnavailable      (camera.modes) the configured mode is not offered
+        └── ControlError         (camera.controls) a control name or value is refused
 
 The API maps them to HTTP statuses in one place (``api.errors``).
 """
@@ -41,4 +45,8 @@ class ViewerLimitReached(CameraError):
 
 
 class BadOffer(CameraError):
+    pass
+
+
+class NotAWebcam(CameraError):
     pass

@@ -7,12 +7,11 @@ a source only has to fail loudly.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -20,10 +19,14 @@ import av
 import av.error
 from av.container import InputContainer
 
-from .config import CameraConfig
+from .alsa import AudioDevice
+from .config import CameraConfig, ControlSetting
+from .controls import ControlError, set_controls
 from .demo import DemoScene, tone
 from .errors import CameraError
 from .media import Packet
+from .modes import ModeChoice, ModeRequest, ModeUnavailable, choose_mode
+from .v4l2 import V4L2, VideoDevice
 
 logger = logging.getLogger(__name__)
 
@@ -62,44 +65,35 @@ class Sink(Protocol):
 
     def on_audio_frame(self, frame: av.AudioFrame) -> None: ...
 
-
-def find_v4l2_devices() -> list[str]:
-    """Capture devices under /dev/video*, skipping metadata and codec nodes where we can tell."""
-    devices = []
-    for path in sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p)):
-        name = os.path.basename(path)
-        sys_name = f"/sys/class/video4linux/{name}/name"
-        try:
-            with open(sys_name, encoding="utf-8") as handle:
-                label = handle.read().strip()
-        except OSError:
-            label = ""
-        # The Pi's codec and ISP nodes are not cameras.
-        if label.startswith(("bcm2835-codec", "bcm2835-isp", "rpivid", "pispbe")):
-            continue
-        index_path = f"/sys/class/video4linux/{name}/index"
-        try:
-            with open(index_path, encoding="utf-8") as handle:
-                if handle.read().strip() != "0":
-                    continue  # UVC exposes a second, metadata-only node per camera
-        except OSError:
-            pass
-        devices.append(path)
-    return devices
+    def on_mode(self, device: VideoDevice, mode: ModeChoice) -> None: ...
 
 
-def _open_args(config: CameraConfig) -> tuple[str, dict[str, Any]]:
+def mode_request(config: CameraConfig, copy: bool) -> ModeRequest:
+    """What a camera's config asks of a webcam (keys it did not set are preferences)."""
+    explicit = config.explicit
+    return ModeRequest(
+        width=config.width,
+        height=config.height,
+        fps=config.fps,
+        input_format=config.input_format,
+        explicit_size="width" in explicit or "height" in explicit,
+        explicit_fps="fps" in explicit,
+        passthrough=copy,
+        require_h264=copy,
+    )
+
+
+def _open_args(config: CameraConfig, mode: ModeChoice | None) -> tuple[str, dict[str, Any]]:
     kind = config.source_kind
     options: dict[str, str] = {}
     kwargs: dict[str, Any] = {"timeout": (OPEN_TIMEOUT_S, READ_TIMEOUT_S)}
-    if kind == "v4l2":
+    if kind == "v4l2" and mode is not None:
         kwargs["format"] = "v4l2"
         options = {
-            "video_size": f"{config.width}x{config.height}",
-            "framerate": f"{config.fps:g}",
+            "video_size": f"{mode.width}x{mode.height}",
+            "framerate": f"{mode.fps:g}",
+            "input_format": mode.input_format,
         }
-        if config.input_format:
-            options["input_format"] = config.input_format
     elif kind == "url":
         options = dict(LOW_DELAY_OPTIONS)
         if config.source.startswith("rtsp"):
@@ -111,25 +105,61 @@ def _open_args(config: CameraConfig) -> tuple[str, dict[str, Any]]:
 
 
 @contextmanager
-def open_container(config: CameraConfig) -> Iterator[InputContainer]:
-    target, kwargs = _open_args(config)
-    container = av.open(target, "r", **kwargs)
+def open_container(
+    config: CameraConfig, device: VideoDevice | None = None, mode: ModeChoice | None = None
+) -> Iterator[InputContainer]:
+    target, kwargs = _open_args(config, mode)
+    container = av.open(device.path if device else target, "r", **kwargs)
     try:
         yield container
     finally:
         container.close()
 
 
-class ContainerSource:
-    """A V4L2 device, URL or file, read with PyAV; video and optionally its audio."""
+Controls = Callable[[], Mapping[str, ControlSetting]]
 
-    def __init__(self, config: CameraConfig, copy: bool) -> None:
+
+class ContainerSource:
+    """A V4L2 device, URL or file, read with PyAV; video and optionally its audio.
+
+    A webcam is looked up again at every open (it may have been renumbered), its mode is
+    chosen from what it offers now (``camera.modes``) and its controls are applied.
+    """
+
+    def __init__(
+        self,
+        config: CameraConfig,
+        copy: bool,
+        v4l2: V4L2 | None = None,
+        controls: Controls | None = None,
+    ) -> None:
         self._config = config
         self._copy = copy
         self._realtime = config.source_kind == "file"  # files play at their own pace
+        self._v4l2 = v4l2 or V4L2()
+        self._controls = controls or (lambda: config.controls)
+        self._v4l2_device = config.source_kind == "v4l2"
+
+    def _webcam(self, sink: Sink) -> tuple[VideoDevice, ModeChoice]:
+        device = self._v4l2.resolve(self._config.source)
+        try:
+            mode = choose_mode(device.modes, mode_request(self._config, self._copy))
+        except ModeUnavailable as error:
+            raise ModeUnavailable(f"{device.path} ({device.card}): {error}") from None
+        wanted = dict(self._controls())
+        if wanted:
+            try:
+                set_controls(device.path, wanted, read_back=False)
+            except ControlError as error:
+                logger.warning("%s: controls not applied: %s", device.path, error)
+        sink.on_mode(device, mode)
+        return device, mode
 
     def run(self, sink: Sink, stop: threading.Event) -> None:
-        with open_container(self._config) as container:
+        device = mode = None
+        if self._config.source_kind == "v4l2":
+            device, mode = self._webcam(sink)
+        with open_container(self._config, device, mode) as container:
             if not container.streams.video:
                 raise SourceError("the source has no video stream")
             video = container.streams.video[0]
@@ -169,6 +199,8 @@ class ContainerSource:
             if pacer is not None and packet.stream is video:
                 pacer.wait(packet, stop)
             if packet.stream is video:
+                if self._v4l2_device:
+                    packet = _owned(packet)
                 if self._copy:
                     # Passthrough re-stamps packets in arrival (decode) order; a stream whose
                     # presentation order differs (B-frames) would play out of order.
@@ -183,6 +215,22 @@ class ContainerSource:
             elif audio is not None and packet.stream is audio:
                 for audio_frame in audio.codec_context.decode(packet):
                     sink.on_audio_frame(audio_frame)
+
+
+def _owned(packet: Packet) -> Packet:
+    """A copy of a V4L2 packet in memory of its own.
+
+    FFmpeg's v4l2 demuxer hands out packets that point into the driver's mmap'ed buffers
+    (raw frames decoded from them too), and gives each buffer back to the driver when the
+    packet is freed, through the demuxer's state. A packet or frame that outlives the
+    container (the latest frame kept for snapshots, the pre-roll ring, a frame being
+    encoded as JPEG) would then give a buffer back through freed memory: a crash when a
+    webcam is unplugged (seen in the guest bed). One memcpy per frame avoids it.
+    """
+    copy = av.Packet(bytes(packet))
+    copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+    copy.is_keyframe = packet.is_keyframe
+    return copy
 
 
 class _Pacer:
@@ -243,21 +291,52 @@ def use_system_alsa_config() -> None:
         os.environ["ALSA_CONFIG_PATH"] = SYSTEM_ALSA_CONFIG
 
 
-class MicSource:
-    """An ALSA capture device as the camera's audio."""
+MicResolver = Callable[[], AudioDevice | str]
 
-    def __init__(self, device: str) -> None:
-        self._device = device
+
+class MicSource:
+    """An ALSA capture device as the camera's audio, opened at a rate and channel count it
+    supports (many USB microphones only do 16 or 44.1 kHz mono); the Opus encoder's
+    resampler is the only conversion. ``resolve`` names the device anew at every open
+    (``audio: auto`` follows the webcam; cards renumber)."""
+
+    def __init__(self, resolve: MicResolver, logger: logging.Logger = logger) -> None:
+        self._resolve = resolve
+        self._logger = logger
+        self._opened: tuple[str, int, int] | None = None
         use_system_alsa_config()
 
+    def _open(self) -> InputContainer:
+        device = self._resolve()
+        if isinstance(device, str):
+            name, rate, channel_choices = device, 48000, [1, 2]
+        else:
+            name, rate = device.alsa, device.open_rate()
+            channel_choices = [device.open_channels()]
+        error: Exception | None = None
+        for channels in channel_choices:
+            try:
+                container = av.open(
+                    name,
+                    "r",
+                    format="alsa",
+                    options={"sample_rate": str(rate), "channels": str(channels)},
+                    timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S),
+                )
+            except av.error.FFmpegError as failure:
+                error = failure
+                continue
+            stream = container.streams.audio[0]
+            opened = (name, stream.sample_rate, channels)
+            if opened != self._opened:
+                self._opened = opened
+                self._logger.info("microphone %s opened at %d Hz, %d channel(s)", *opened)
+            return container
+        assert error is not None
+        raise error
+
     def run(self, sink: Sink, stop: threading.Event) -> None:
-        container = av.open(
-            self._device,
-            "r",
-            format="alsa",
-            options={"sample_rate": "48000", "channels": "1"},
-            timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S),
-        )
+        container = self._open()
         try:
             stream = container.streams.audio[0]
             for packet in container.demux(stream):
@@ -269,10 +348,12 @@ class MicSource:
             container.close()
 
 
-def make_video_source(config: CameraConfig, copy: bool) -> DemoSource | ContainerSource:
+def make_video_source(
+    config: CameraConfig, copy: bool, v4l2: V4L2 | None = None, controls: Controls | None = None
+) -> DemoSource | ContainerSource:
     if config.source_kind == "demo":
         return DemoSource(config)
-    return ContainerSource(config, copy)
+    return ContainerSource(config, copy, v4l2, controls)
 
 
 def describe_error(error: BaseException) -> str:

@@ -73,8 +73,9 @@ class SupervisedReader:
         self._logger = logger
         self._clock = clock
         self._stop = threading.Event()
+        self._wake = threading.Event()  # cuts a backoff short: the device just came back
         # Waits between attempts; True when stopped meanwhile (tests count instead of wait).
-        self._sleep = sleep or self._stop.wait
+        self._sleep = sleep or self._wait
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._online_since: float | None = None
         self._reported_offline = False
@@ -86,10 +87,24 @@ class SupervisedReader:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
             if self._thread.is_alive():  # pragma: no cover - stuck in C; daemon thread
                 self._logger.warning("%s did not stop within %.0fs", self.name, timeout)
+
+    def wake(self) -> None:
+        """Retry now instead of at the end of the backoff (any thread: hotplug)."""
+        self._wake.set()
+
+    def mark_unknown(self) -> None:
+        """Someone else declared the source offline (hotplug): the next media it delivers
+        reports it online again, should it still be delivering."""
+        self._online_since = None
+
+    def _wait(self, seconds: float) -> bool:
+        self._wake.wait(seconds)
+        return self._stop.is_set()
 
     def mark_online(self) -> None:
         if self._online_since is None:
@@ -100,6 +115,7 @@ class SupervisedReader:
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._online_since = None
+            self._wake.clear()
             try:
                 self._runner(self._stop)
                 reason = "stream ended"

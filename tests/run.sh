@@ -25,6 +25,15 @@ command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # systemd-analyze scores the unit (tests/test_install.py).
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# The QEMU guest bed (tests/hardware): a kernel with vivid and snd-aloop, QEMU, virtme-ng's
+# busybox, v4l2loopback built for that kernel (DKMS, needs its headers), and the tools the
+# guest checks use (v4l2-ctl, aplay).
+ls /lib/modules/*/kernel/drivers/media/test-drivers/vivid >/dev/null 2>&1 || need+=(linux-image-amd64)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v v4l2-ctl >/dev/null 2>&1 || need+=(v4l-utils)
+command -v aplay >/dev/null 2>&1 || need+=(alsa-utils)
+dpkg -s v4l2loopback-dkms >/dev/null 2>&1 || need+=(linux-headers-amd64 v4l2loopback-dkms)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"

@@ -91,7 +91,7 @@ def test_unreadable_file(tmp_path):
 
 
 def test_no_config_falls_back_to_demo_when_no_webcam(monkeypatch):
-    monkeypatch.setattr("camera.manager.find_v4l2_devices", lambda: [])
+    monkeypatch.setattr("camera.v4l2.V4L2.devices", lambda self, with_modes=True: [])
     loaded = load_config(None)
     assert loaded.source == "autodetect-demo"
     assert [c.source for c in loaded.settings.cameras] == ["demo"]
@@ -99,9 +99,25 @@ def test_no_config_falls_back_to_demo_when_no_webcam(monkeypatch):
     assert "demo" in loaded.notice
 
 
-def test_no_config_uses_every_webcam(monkeypatch):
-    monkeypatch.setattr("camera.manager.find_v4l2_devices", lambda: ["/dev/video0", "/dev/video2"])
+def test_no_config_uses_every_webcam_by_identity(monkeypatch):
+    from camera.v4l2 import VideoDevice
+
+    found = [
+        VideoDevice("/dev/video2", "usb-046d:082d-AB12", "HD Pro Webcam C920", "uvcvideo", "usb-1"),
+        VideoDevice("/dev/video0", "usb-046d:082d-CD34", "HD Pro Webcam C920", "uvcvideo", "usb-2"),
+        VideoDevice("/dev/video4", "platform:vivid-000", "vivid", "vivid", "platform:vivid-000"),
+    ]
+    monkeypatch.setattr("camera.v4l2.V4L2.devices", lambda self, with_modes=True: found)
+    monkeypatch.setattr("camera.alsa.Alsa.devices", lambda self: [])
     loaded = load_config(None)
     assert loaded.source == "autodetect-v4l2"
-    assert [c.id for c in loaded.settings.cameras] == ["video0", "video2"]
+    cameras = loaded.settings.cameras
+    # Named from the device, ordered and matched by identity: not by /dev/videoN.
+    assert [c.id for c in cameras] == ["vivid", "hd-pro-webcam-c920", "hd-pro-webcam-c920-2"]
+    assert [c.source for c in cameras] == [
+        "v4l2:platform:vivid-000",
+        "v4l2:usb-046d:082d-AB12",
+        "v4l2:usb-046d:082d-CD34",
+    ]
+    assert all(c.source_kind == "v4l2" and c.audio is None for c in cameras)
     assert "/dev/video2" in (loaded.notice or "")

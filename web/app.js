@@ -29,6 +29,7 @@ import { initMeasurementFromUrl } from '/latency.js';
 import { LiveClient } from '/live.js';
 import { NotificationsPanel } from '/notifications.js';
 import { RecordingsView } from '/recordings.js';
+import { ControlsPanel, DeviceOffers } from '/devices.js';
 import { StorageIndicator } from '/storage.js';
 import { SystemPanel } from '/system.js';
 import { Tile } from '/tile.js';
@@ -67,6 +68,8 @@ const armed = new Map(); // camera id -> armed, from the live channel
 let eventList = null;
 let alerts = null;
 let storage = null;
+let deviceOffers = null; // new webcams (admins; devices.js)
+let controlsPanel = null; // the full view's webcam controls (admins; devices.js)
 let recordingsView = null;
 let statusPollTimer = 0;
 let notifications = null;
@@ -98,6 +101,8 @@ function init() {
       eventList?.setAccess({ admin, everyCamera: me.cameras === null });
       storage?.setEnabled(admin);
       notifications?.setAccess({ everyCamera: admin || me.cameras === null });
+      deviceOffers?.setEnabled(admin);
+      controlsPanel?.setAdmin(admin);
     },
   });
   initLive();
@@ -121,6 +126,8 @@ function initLive() {
   });
   storage = new StorageIndicator(document.getElementById('storage'), { live });
   new SystemPanel(document.getElementById('system'), { live }).start();
+  deviceOffers = new DeviceOffers(document.getElementById('devices'), { live });
+  controlsPanel = new ControlsPanel(document.getElementById('camera-controls'));
   recordingsView = new RecordingsView(document.getElementById('recordings'), {
     live,
     cameraName,
@@ -347,6 +354,7 @@ function applyRoute() {
     if (recordings) recordingsView.open(recordings, route.at);
     else recordingsView.close();
   }
+  if (changed) controlsPanel?.show(full);
   if (changed && full) tiles.get(full).closeBtn.focus({ preventScroll: true });
   if (route.event && route.event !== revealedEvent) {
     revealedEvent = route.event;

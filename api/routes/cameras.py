@@ -5,10 +5,11 @@ import asyncio
 from fastapi import APIRouter, Query, Response
 
 from camera.camera import Camera
+from camera.modes import ModeChoice
 from camera.snapshots import encode_jpeg
 
 from ..deps import CameraDep, PrincipalDep, ServicesDep
-from ..schemas import CameraLinks, CameraList, CameraOut, Problem
+from ..schemas import CameraDevice, CameraLinks, CameraList, CameraMode, CameraOut, Problem
 from ..services import Services
 
 router = APIRouter(tags=["cameras"])
@@ -32,6 +33,29 @@ def camera_out(camera: Camera, services: Services) -> CameraOut:
         viewers=services.webrtc.viewers(camera.id),
         max_viewers=services.cameras.max_viewers(camera),
         links=CameraLinks(whep=f"{base}/whep", snapshot=f"{base}/snapshot.jpg"),
+        mode=mode_out(info.mode),
+        device=(
+            CameraDevice(
+                path=info.device.path, identity=info.device.identity, card=info.device.card
+            )
+            if info.device
+            else None
+        ),
+        microphone=info.microphone,
+    )
+
+
+def mode_out(mode: ModeChoice | None) -> CameraMode | None:
+    if mode is None:
+        return None
+    return CameraMode(
+        fourcc=mode.fourcc,
+        format=mode.label,
+        width=mode.width,
+        height=mode.height,
+        fps=mode.fps,
+        passthrough=mode.passthrough,
+        reason=mode.reason,
     )
 
 

@@ -22,6 +22,7 @@ from ..passwords import PasswordPool
 from ..sdnotify import Notifier
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
+from .devices import DeviceService
 from .event_service import EventService
 from .live_channel import LiveChannel
 from .mqtt_bridge import MqttBridge
@@ -66,6 +67,7 @@ class Services:
     notifications: NotificationService = field(init=False)
     systemd: SystemdService = field(init=False)
     system: SystemMonitor = field(init=False)
+    devices: DeviceService = field(init=False)
     # systemd's notify socket (api.sdnotify): the CLI passes the one from the environment.
     notifier: Notifier = field(default_factory=lambda: Notifier(None))
     setup_code: str | None = None
@@ -104,6 +106,7 @@ class Services:
         )
         self.system = SystemMonitor(self.settings.system, self.events, self.data_dir)
         self.systemd = SystemdService(self.notifier, self.cameras, self.webrtc, self.recordings)
+        self.devices = DeviceService(self.cameras, self.events, self.data_dir)
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -119,13 +122,16 @@ class Services:
         await self.events.start()
         await self.notifications.start()  # listens to the events before cameras make any
         await self.system.start()
-        self.cameras.start(asyncio.get_running_loop())
+        controls = await asyncio.to_thread(self.devices.load_controls)
+        await asyncio.to_thread(self.cameras.probe)  # which webcams forward their H.264
+        self.cameras.start(asyncio.get_running_loop(), controls)
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
         if self.mqtt is not None:
             await self.mqtt.start()  # connects in the background: never holds up start-up
         self.cameras.on_encoder_fallback(self._encoder_fell_back)
         await self.recordings.start()
+        await self.devices.start()  # hotplug
         self._watch = asyncio.create_task(self._watch_credentials(), name="credentials-watch")
         await self.systemd.start()
 
@@ -148,6 +154,7 @@ class Services:
         await self.live.close_all()
         await self.webrtc.close_all()
         await self.recordings.stop()  # every file gets its last fragment
+        await self.devices.stop()
         await self.cameras.stop()
         await self.notifications.stop()
         await self.system.stop()
