@@ -10,12 +10,14 @@ Per frame, at about 144 px high:
 2. Take the difference from a running-average background. The average is exponential with
    a time constant of ``background_seconds`` (not a per-frame alpha), so the adaptation
    does not depend on how many frames per second the caller analyses.
-3. Recalibrate instead of detecting when more than ``recalibrate_fraction`` of the frame
-   changed at once (lights switched on, the IR cut filter, the camera knocked): the
-   background becomes this frame and no motion is reported.
-4. Subtract the median difference. A global brightness shift that the background has not
-   caught up with yet (clouds, dusk, auto exposure) moves every pixel alike and is not
-   motion; anything that moves covers less than half the frame and leaves the median alone.
+3. Relight the background (:func:`relight`): the change of light since the background
+   was built (dusk, dawn, a cloud, auto exposure, the sun moving round) is fitted as a
+   tone curve (quantiles of the background matched to the frame's) and a smooth gain and
+   offset over the picture (a robust least-squares fit), and undone. A moving object
+   covers a small share of the pixels and survives both fits.
+4. Recalibrate instead of detecting when, even so, more than ``recalibrate_fraction`` of
+   the frame changed at once (the camera knocked, the IR cut filter, a lamp lighting one
+   part of the scene): the background becomes this frame and no motion is reported.
 5. Threshold at ``threshold`` (in flat, low-contrast scenes such as night IR the threshold
    is lowered in proportion to the scene's contrast when ``improve_contrast``), drop
    masked pixels, dilate so the fragments of one object join, and label connected blobs.
@@ -51,9 +53,19 @@ MIN_SIDE = 16  # smallest frame side step() accepts, in pixels
 _BLUR_KERNEL = (5, 5)
 _DILATE_KERNEL = np.ones((3, 3), np.uint8)
 _DILATE_ITERATIONS = 2
-_SAMPLE_STEP = 4  # global statistics (median shift, changed fraction) on every 4th pixel
+_SAMPLE_STEP = 4  # the changed fraction (recalibration) on every 4th pixel
 _CONTRAST_SPAN = 128.0  # 2nd-98th percentile spread of a scene with ordinary contrast
 _MAX_CONTRAST_GAIN = 4.0
+# Quantiles (percent) matched between background and frame to undo a change of light.
+# Not the outer 2 % at either end: a parked object in a plain scene would be all of it.
+_KNOTS = np.array([2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98], np.float64)
+_KNOT_NUDGE = np.arange(len(_KNOTS), dtype=np.float64) * 1e-3
+_BIN_TOPS = np.arange(256, dtype=np.float64) + 1.0  # a histogram bin's upper edge
+_MAX_SLOPE = 4.0
+_TERMS = 9  # light from one side: offset, gain (1, x, y, x², xy, y²), offset x, y
+_RIDGE = 5e-4  # per point: keeps directions the points cannot tell apart at zero
+_CLIPPED = 0.5  # frame levels this close to black or white are clipped
+_FIT_STEP = 4  # the light is fitted on every 4th pixel of every 4th row
 
 
 class _Model(BaseModel):
@@ -253,13 +265,13 @@ def step(
     background = state.background
     if background is None or background.shape != frame.shape:
         return _recalibrate(state, frame, config, t)
-    diff = cast(Floats, cv2.subtract(frame, background))
+    diff = cast(Floats, cv2.subtract(frame, relight(background, frame)))
     sample = diff[::_SAMPLE_STEP, ::_SAMPLE_STEP]
     threshold = _threshold(gray, config)
     if np.count_nonzero(np.abs(sample) > threshold) > config.recalibrate_fraction * sample.size:
         return _recalibrate(state, frame, config, t)
     geometry = _geometry(state.geometry, frame.shape, config)
-    changed = _changed(diff, float(np.median(sample)), threshold, geometry)
+    changed = _changed(diff, threshold, geometry)
     blobs = _blobs(changed, geometry, config)
     tracker, event = _track(state.tracker, blobs, t, config)
     background = _adapt(background, frame, state.last_t, t, config)
@@ -292,9 +304,96 @@ def _threshold(gray: Gray, config: MotionConfig) -> float:
     return config.threshold / gain
 
 
-def _changed(diff: Floats, shift: float, threshold: float, geometry: _Geometry) -> Gray:
-    """1 where a pixel differs from the background by more than the threshold, else 0."""
-    changed = cast(Gray, (np.abs(diff - np.float32(shift)) > threshold).view(np.uint8))
+def relight(background: Floats, frame: Floats) -> Floats:
+    """The background as it would look in the frame's light.
+
+    Light that changes slowly or all at once (dusk, a cloud, auto exposure) changes
+    brightness through one monotonic tone curve, whatever the mix of offset, gain and
+    gamma, clipped at black and white. Matching quantiles of the background to the same
+    quantiles of the frame recovers it (a moving object covers a small share of the
+    pixels and barely moves any quantile). Light that falls from one side is then
+    fitted by :func:`_shade`.
+    """
+    levels = cast(Gray, cv2.convertScaleAbs(background))  # whole levels: the curve's input
+    curve = _tone_curve(_quantiles(levels), _quantiles(cast(Gray, cv2.convertScaleAbs(frame))))
+    return _shade(cast(Floats, cv2.LUT(levels, curve)), frame)
+
+
+def _quantiles(levels: Gray) -> npt.NDArray[np.float64]:
+    """The ``_KNOTS`` percentiles of a picture, from its histogram."""
+    histogram = cv2.calcHist([levels], [0], None, [256], [0, 256]).ravel()
+    cumulative = np.cumsum(histogram, dtype=np.float64)
+    # where the cumulative count reaches each rank, interpolated inside the bin
+    ranks = _KNOTS / 100.0 * cumulative[-1]
+    return cast(npt.NDArray[np.float64], np.interp(ranks, cumulative, _BIN_TOPS))
+
+
+def _tone_curve(source: npt.NDArray[np.float64], target: npt.NDArray[np.float64]) -> Floats:
+    """A 256-entry table through the knots; beyond the outer ones it goes on with the
+    slope of the outer two segments (one alone is too short to be reliable)."""
+    # np.interp needs increasing knots: flat stretches of a histogram repeat quantiles.
+    source = np.maximum.accumulate(source) + _KNOT_NUDGE
+    levels = np.arange(256, dtype=np.float64)
+    curve = np.interp(levels, source, target)
+    for lo, hi, outside in ((0, 2, levels < source[0]), (-3, -1, levels > source[-1])):
+        slope = (target[hi] - target[lo]) / max(source[hi] - source[lo], 1e-3)
+        slope = min(max(slope, 0.0), _MAX_SLOPE)
+        end = lo if lo == 0 else hi
+        curve[outside] = target[end] + (levels[outside] - source[end]) * slope
+    return np.clip(curve, 0.0, 255.0).astype(np.float32).reshape(256, 1)
+
+
+def _shade(relit: Floats, frame: Floats) -> Floats:
+    """``relit`` with light from one side: a gain that varies as a quadratic over the
+    picture and an offset that varies linearly, fitted by least squares to the frame on
+    a sparse grid, twice (the second time without the fifth of the points that fit
+    worst: where something moves). Pixels clipped to pure black or white say nothing
+    about the light and are left out. What the points cannot tell stays unchanged."""
+    step = _FIT_STEP
+    rows, cols = relit.shape
+    start = step // 2
+    level = relit[start::step, start::step] / np.float32(255.0)
+    seen = frame[start::step, start::step]
+    y = ((np.arange(level.shape[0], dtype=np.float32) * step + start) / rows - 0.5)[:, None]
+    x = ((np.arange(level.shape[1], dtype=np.float32) * step + start) / cols - 0.5)[None, :]
+    ones = np.ones_like(level)
+    gains = [level, level * x, level * y, level * x * x, level * x * y, level * y * y]
+    terms = np.stack([ones, *gains, ones * x, ones * y], -1).reshape(-1, _TERMS)
+    usable = ((seen > _CLIPPED) & (seen < 255.0 - _CLIPPED)).ravel()
+    change = (seen - relit[start::step, start::step]).ravel()
+    c = _robust_fit(terms, change, usable)
+    if c is None:
+        return relit
+    y = (np.arange(rows, dtype=np.float32) / rows - 0.5)[:, None]
+    x = (np.arange(cols, dtype=np.float32) / cols - 0.5)[None, :]
+    gain = c[1] + x * (c[2] + c[4] * x + c[5] * y) + y * (c[3] + c[6] * y)
+    shaded = relit * (1.0 + gain / np.float32(255.0)) + (c[0] + c[7] * x + c[8] * y)
+    return cast(Floats, np.clip(shaded, 0.0, 255.0, out=shaded))
+
+
+def _robust_fit(terms: Floats, target: Floats, usable: npt.NDArray[np.bool_]) -> Floats | None:
+    """Least squares twice, the second time without the worst fifth; None when too few
+    points are usable (a picture clipped almost everywhere)."""
+    if np.count_nonzero(usable) < 4 * _TERMS:
+        return None
+    ridge = np.eye(_TERMS, dtype=np.float32) * np.float32(_RIDGE * terms.shape[0])
+    keep = usable
+    coef = np.zeros(_TERMS, np.float32)
+    for _ in range(2):
+        # einsum, not @: BLAS threads would only slow products this small down
+        chosen = terms[keep]
+        normal = np.einsum("ni,nj->ij", chosen, chosen) + ridge
+        coef = np.linalg.solve(normal, np.einsum("ni,n->i", chosen, target[keep]))
+        misfit = np.abs(np.einsum("ni,i->n", terms, coef) - target)
+        misfit[~usable] = np.inf
+        cut = int(np.count_nonzero(usable) * 0.8)
+        keep = misfit <= np.partition(misfit, cut)[cut]
+    return cast(Floats, coef.astype(np.float32))
+
+
+def _changed(diff: Floats, threshold: float, geometry: _Geometry) -> Gray:
+    """1 where a pixel differs from the relit background by more than the threshold."""
+    changed = cast(Gray, (np.abs(diff) > threshold).view(np.uint8))
     if geometry.keep is not None:
         changed = changed & geometry.keep
     return changed
