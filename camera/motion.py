@@ -40,6 +40,8 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .relight import relight
+
 # OpenCV's stubs type every image as MatLike; casts below restate what the arrays hold.
 Gray = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
@@ -56,16 +58,6 @@ _DILATE_ITERATIONS = 2
 _SAMPLE_STEP = 4  # the changed fraction (recalibration) on every 4th pixel
 _CONTRAST_SPAN = 128.0  # 2nd-98th percentile spread of a scene with ordinary contrast
 _MAX_CONTRAST_GAIN = 4.0
-# Quantiles (percent) matched between background and frame to undo a change of light.
-# Not the outer 2 % at either end: a parked object in a plain scene would be all of it.
-_KNOTS = np.array([2, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 98], np.float64)
-_KNOT_NUDGE = np.arange(len(_KNOTS), dtype=np.float64) * 1e-3
-_BIN_TOPS = np.arange(256, dtype=np.float64) + 1.0  # a histogram bin's upper edge
-_MAX_SLOPE = 4.0
-_TERMS = 9  # light from one side: offset, gain (1, x, y, x², xy, y²), offset x, y
-_RIDGE = 5e-4  # per point: keeps directions the points cannot tell apart at zero
-_CLIPPED = 0.5  # frame levels this close to black or white are clipped
-_FIT_STEP = 4  # the light is fitted on every 4th pixel of every 4th row
 
 
 class _Model(BaseModel):
@@ -257,25 +249,44 @@ def step(
     :data:`MIN_SIDE` pixels, or a time that is not finite. A frame of a new size rebuilds
     the background (reported as recalibrated), as does the very first frame.
     """
+    state, result, _ = inspect(state, gray, config, t)
+    return state, result
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Seen:
+    """What the detector saw in a frame, for the motion tuner: the pixel threshold it used
+    (after the contrast gain) and the changed pixels after the masks (1 = changed), at
+    the analysis size; ``changed`` is None when it did not look (off, recalibrating)."""
+
+    threshold: float
+    changed: Gray | None
+
+
+def inspect(
+    state: MotionState, gray: Gray, config: MotionConfig, t: float
+) -> tuple[MotionState, MotionResult, Seen]:
+    """:func:`step`, also returning what the detector saw."""
     if not math.isfinite(t):
         raise ValueError(f"frame time must be finite, got {t}")
     if not config.enabled:
-        return _disabled(state)
+        return *_disabled(state), Seen(float(config.threshold), None)
     frame = _prepare(_checked(gray))
+    threshold = _threshold(gray, config)
     background = state.background
     if background is None or background.shape != frame.shape:
-        return _recalibrate(state, frame, config, t)
+        return *_recalibrate(state, frame, config, t), Seen(threshold, None)
     diff = cast(Floats, cv2.subtract(frame, relight(background, frame)))
     sample = diff[::_SAMPLE_STEP, ::_SAMPLE_STEP]
-    threshold = _threshold(gray, config)
     if np.count_nonzero(np.abs(sample) > threshold) > config.recalibrate_fraction * sample.size:
-        return _recalibrate(state, frame, config, t)
+        return *_recalibrate(state, frame, config, t), Seen(threshold, None)
     geometry = _geometry(state.geometry, frame.shape, config)
     changed = _changed(diff, threshold, geometry)
     blobs = _blobs(changed, geometry, config)
     tracker, event = _track(state.tracker, blobs, t, config)
     background = _adapt(background, frame, state.last_t, t, config)
-    return MotionState(background, t, geometry, tracker), _result(blobs, event, tracker, False)
+    result = _result(blobs, event, tracker, False)
+    return MotionState(background, t, geometry, tracker), result, Seen(threshold, changed)
 
 
 def _checked(gray: Gray) -> Gray:
@@ -302,93 +313,6 @@ def _threshold(gray: Gray, config: MotionConfig) -> float:
     low, high = np.searchsorted(counts, (0.02 * counts[-1], 0.98 * counts[-1]))
     gain = min(max(_CONTRAST_SPAN / max(int(high - low), 1), 1.0), _MAX_CONTRAST_GAIN)
     return config.threshold / gain
-
-
-def relight(background: Floats, frame: Floats) -> Floats:
-    """The background as it would look in the frame's light.
-
-    Light that changes slowly or all at once (dusk, a cloud, auto exposure) changes
-    brightness through one monotonic tone curve, whatever the mix of offset, gain and
-    gamma, clipped at black and white. Matching quantiles of the background to the same
-    quantiles of the frame recovers it (a moving object covers a small share of the
-    pixels and barely moves any quantile). Light that falls from one side is then
-    fitted by :func:`_shade`.
-    """
-    levels = cast(Gray, cv2.convertScaleAbs(background))  # whole levels: the curve's input
-    curve = _tone_curve(_quantiles(levels), _quantiles(cast(Gray, cv2.convertScaleAbs(frame))))
-    return _shade(cast(Floats, cv2.LUT(levels, curve)), frame)
-
-
-def _quantiles(levels: Gray) -> npt.NDArray[np.float64]:
-    """The ``_KNOTS`` percentiles of a picture, from its histogram."""
-    histogram = cv2.calcHist([levels], [0], None, [256], [0, 256]).ravel()
-    cumulative = np.cumsum(histogram, dtype=np.float64)
-    # where the cumulative count reaches each rank, interpolated inside the bin
-    ranks = _KNOTS / 100.0 * cumulative[-1]
-    return cast(npt.NDArray[np.float64], np.interp(ranks, cumulative, _BIN_TOPS))
-
-
-def _tone_curve(source: npt.NDArray[np.float64], target: npt.NDArray[np.float64]) -> Floats:
-    """A 256-entry table through the knots; beyond the outer ones it goes on with the
-    slope of the outer two segments (one alone is too short to be reliable)."""
-    # np.interp needs increasing knots: flat stretches of a histogram repeat quantiles.
-    source = np.maximum.accumulate(source) + _KNOT_NUDGE
-    levels = np.arange(256, dtype=np.float64)
-    curve = np.interp(levels, source, target)
-    for lo, hi, outside in ((0, 2, levels < source[0]), (-3, -1, levels > source[-1])):
-        slope = (target[hi] - target[lo]) / max(source[hi] - source[lo], 1e-3)
-        slope = min(max(slope, 0.0), _MAX_SLOPE)
-        end = lo if lo == 0 else hi
-        curve[outside] = target[end] + (levels[outside] - source[end]) * slope
-    return np.clip(curve, 0.0, 255.0).astype(np.float32).reshape(256, 1)
-
-
-def _shade(relit: Floats, frame: Floats) -> Floats:
-    """``relit`` with light from one side: a gain that varies as a quadratic over the
-    picture and an offset that varies linearly, fitted by least squares to the frame on
-    a sparse grid, twice (the second time without the fifth of the points that fit
-    worst: where something moves). Pixels clipped to pure black or white say nothing
-    about the light and are left out. What the points cannot tell stays unchanged."""
-    step = _FIT_STEP
-    rows, cols = relit.shape
-    start = step // 2
-    level = relit[start::step, start::step] / np.float32(255.0)
-    seen = frame[start::step, start::step]
-    y = ((np.arange(level.shape[0], dtype=np.float32) * step + start) / rows - 0.5)[:, None]
-    x = ((np.arange(level.shape[1], dtype=np.float32) * step + start) / cols - 0.5)[None, :]
-    ones = np.ones_like(level)
-    gains = [level, level * x, level * y, level * x * x, level * x * y, level * y * y]
-    terms = np.stack([ones, *gains, ones * x, ones * y], -1).reshape(-1, _TERMS)
-    usable = ((seen > _CLIPPED) & (seen < 255.0 - _CLIPPED)).ravel()
-    change = (seen - relit[start::step, start::step]).ravel()
-    c = _robust_fit(terms, change, usable)
-    if c is None:
-        return relit
-    y = (np.arange(rows, dtype=np.float32) / rows - 0.5)[:, None]
-    x = (np.arange(cols, dtype=np.float32) / cols - 0.5)[None, :]
-    gain = c[1] + x * (c[2] + c[4] * x + c[5] * y) + y * (c[3] + c[6] * y)
-    shaded = relit * (1.0 + gain / np.float32(255.0)) + (c[0] + c[7] * x + c[8] * y)
-    return cast(Floats, np.clip(shaded, 0.0, 255.0, out=shaded))
-
-
-def _robust_fit(terms: Floats, target: Floats, usable: npt.NDArray[np.bool_]) -> Floats | None:
-    """Least squares twice, the second time without the worst fifth; None when too few
-    points are usable (a picture clipped almost everywhere)."""
-    if np.count_nonzero(usable) < 4 * _TERMS:
-        return None
-    ridge = np.eye(_TERMS, dtype=np.float32) * np.float32(_RIDGE * terms.shape[0])
-    keep = usable
-    coef = np.zeros(_TERMS, np.float32)
-    for _ in range(2):
-        # einsum, not @: BLAS threads would only slow products this small down
-        chosen = terms[keep]
-        normal = np.einsum("ni,nj->ij", chosen, chosen) + ridge
-        coef = np.linalg.solve(normal, np.einsum("ni,n->i", chosen, target[keep]))
-        misfit = np.abs(np.einsum("ni,i->n", terms, coef) - target)
-        misfit[~usable] = np.inf
-        cut = int(np.count_nonzero(usable) * 0.8)
-        keep = misfit <= np.partition(misfit, cut)[cut]
-    return cast(Floats, coef.astype(np.float32))
 
 
 def _changed(diff: Floats, threshold: float, geometry: _Geometry) -> Gray:

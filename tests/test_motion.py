@@ -27,9 +27,9 @@ from camera.motion import (
     MotionState,
     Zone,
     downscale,
-    relight,
     step,
 )
+from camera.relight import relight
 from tests import clips
 from tests.clips import OPENCV_DATA, Footage, Outcome, Score, rect, run, score
 
