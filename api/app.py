@@ -14,7 +14,9 @@ from .headers import SecurityHeaders
 from .routes import (
     audit,
     auth,
+    camera_config,
     cameras,
+    config,
     events,
     health,
     live,
@@ -24,6 +26,7 @@ from .routes import (
     push,
     recordings,
     tokens,
+    tuner,
     users,
     whep,
 )
@@ -34,6 +37,8 @@ HTTP_ROUTERS = (
     health.router,
     auth.router,
     cameras.router,
+    camera_config.router,
+    config.router,
     whep.router,
     events.router,
     recordings.router,
@@ -45,7 +50,7 @@ HTTP_ROUTERS = (
     notifications.router,
     pages.router,  # last: its /{asset} route would shadow nothing, but keep it at the end
 )
-WEBSOCKET_ROUTERS = (live.router,)
+WEBSOCKET_ROUTERS = (live.router, tuner.router)
 
 
 def create_app(services: Services) -> FastAPI:

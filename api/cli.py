@@ -15,8 +15,8 @@ from fastapi import FastAPI
 
 from camera.errors import ConfigError
 
+from .config_store import load_layered
 from .logs import setup_logging
-from .settings import load_config
 
 logger = logging.getLogger("sentrycam")
 
@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="listen address (overrides server.host)")
     serve.add_argument("--port", type=int, help="listen port (overrides server.port)")
     cli_accounts.add_parsers(commands, common)
+    config = commands.add_parser("config", help="the configuration").add_subparsers(
+        dest="action", required=True
+    )
+    config.add_parser(
+        "show",
+        parents=[common],
+        help="print the effective configuration (file + dashboard changes) as YAML, with "
+        "where each value comes from",
+    )
     return parser
 
 
@@ -92,7 +101,7 @@ def serve(args: argparse.Namespace) -> int:
     from .tls import certificate_files
 
     try:
-        loaded = load_config(args.config)
+        loaded = load_layered(args.config, args.data_dir)
     except ConfigError as error:
         print(f"sentrycam: {error}", file=sys.stderr)
         return 2
@@ -119,11 +128,26 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_config(args: argparse.Namespace) -> int:
+    from .config_show import render
+    from .config_store import OVERLAY_NAME
+
+    try:
+        loaded = load_layered(args.config, args.data_dir)
+    except ConfigError as error:
+        print(f"sentrycam: {error}", file=sys.stderr)
+        return 2
+    print(render(loaded, str(args.data_dir / OVERLAY_NAME)), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
     if args.command == "serve":
         return serve(args)
+    if args.command == "config":
+        return show_config(args)
     from . import cli_accounts
 
     try:

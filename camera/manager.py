@@ -32,27 +32,97 @@ def autodetect_cameras() -> tuple[list[CameraConfig], ConfigSource, str]:
     return [demo], "autodetect-demo", "No config file and no webcam found: showing the demo camera."
 
 
+# Keys a running camera takes over without reopening its source (name, viewer cap,
+# detectors, recording, schedule); any other change restarts the camera.
+IN_PLACE_KEYS = frozenset(
+    {"name", "max_viewers", "analysis_fps", "motion", "sound", "health", "recording", "schedule"}
+)
+
+
+def source_changed(old: CameraConfig, new: CameraConfig) -> bool:
+    """Whether going from ``old`` to ``new`` needs the source reopened. Keys that are not
+    known to be safe to take over (new ones, e.g. V4L2 controls) count as source keys."""
+    before, after = old.model_dump(), new.model_dump()
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    return bool(changed - IN_PLACE_KEYS)
+
+
 class CameraManager:
+    """Every camera, in configured order; cameras come and go at run time (on the loop).
+
+    Listeners registered with :meth:`on_status` and :meth:`on_observation` are attached to
+    every camera, present and future.
+    """
+
     def __init__(self, cameras: list[CameraConfig], webrtc: WebRTCConfig) -> None:
         self._configs = list(cameras)
         self._webrtc = webrtc
         self._cameras: dict[str, Camera] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._status_listeners: list[Callable[[Camera], None]] = []
+        self._observation_listeners: list[Callable[[Observation], None]] = []
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
         for config in self._configs:
-            camera = Camera(config, loop)
-            self._cameras[config.id] = camera
-            camera.start()
+            self._cameras[config.id] = self._start_camera(config)
+
+    def _start_camera(self, config: CameraConfig) -> Camera:
+        assert self._loop is not None, "start() the manager first"
+        camera = Camera(config, self._loop)
+        camera.status_listeners.extend(self._status_listeners)
+        camera.observation_listeners.extend(self._observation_listeners)
+        camera.start()
+        return camera
 
     def on_status(self, listener: Callable[[Camera], None]) -> None:
         """Call ``listener(camera)`` on the event loop whenever a camera goes on or offline."""
+        self._status_listeners.append(listener)
         for camera in self._cameras.values():
             camera.status_listeners.append(listener)
 
     def on_observation(self, listener: Callable[[Observation], None]) -> None:
         """Call ``listener(observation)`` on the event loop for every detector verdict."""
+        self._observation_listeners.append(listener)
         for camera in self._cameras.values():
             camera.observation_listeners.append(listener)
+
+    # ----- changes at run time (event loop) -----------------------------------------------
+
+    def add(self, config: CameraConfig) -> Camera:
+        """Start a new camera (after the others)."""
+        if config.id in self._cameras:
+            raise ValueError(f"camera {config.id!r} exists")
+        camera = self._start_camera(config)
+        self._cameras[config.id] = camera
+        self._configs.append(config)
+        return camera
+
+    async def remove(self, camera_id: str) -> None:
+        """Stop a camera and forget it (its viewers and recorder must be gone already)."""
+        camera = self.get(camera_id)
+        del self._cameras[camera_id]
+        self._configs = [c for c in self._configs if c.id != camera_id]
+        await camera.stop()
+
+    async def replace(self, config: CameraConfig) -> Camera:
+        """Stop a camera and start it again with a new source (same place in the list)."""
+        old = self.get(config.id)
+        await old.stop()
+        camera = self._start_camera(config)
+        self._cameras[config.id] = camera
+        self._configs = [config if c.id == config.id else c for c in self._configs]
+        return camera
+
+    def update(self, config: CameraConfig) -> Camera:
+        """Hand a running camera settings it can take over without a restart."""
+        camera = self.get(config.id)
+        camera.reconfigure(config)
+        self._configs = [config if c.id == config.id else c for c in self._configs]
+        return camera
+
+    def set_webrtc(self, webrtc: WebRTCConfig) -> None:
+        self._webrtc = webrtc
 
     async def stop(self) -> None:
         await asyncio.gather(*(camera.stop() for camera in self._cameras.values()))
@@ -60,6 +130,10 @@ class CameraManager:
 
     def all(self) -> list[Camera]:
         return list(self._cameras.values())
+
+    def configs(self) -> list[CameraConfig]:
+        """Every configured camera's settings (also before start)."""
+        return list(self._configs)
 
     def get(self, camera_id: str) -> Camera:
         try:

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from camera import __version__
@@ -14,10 +14,13 @@ from camera.manager import CameraManager
 from camera.webrtc import WebRTCService
 
 from ..accounts import Accounts
+from ..config_store import ConfigStore, Layers
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
+from .arming import ArmingService
+from .config_service import ConfigService, Parts
 from .event_service import EventService
 from .live_channel import LiveChannel
 from .mqtt_bridge import MqttBridge
@@ -56,6 +59,8 @@ class Services:
     recordings: RecordingService = field(init=False)
     mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
     notifications: NotificationService = field(init=False)
+    arming: ArmingService = field(init=False)
+    configuration: ConfigService = field(init=False)
     setup_code: str | None = None
 
     def __post_init__(self) -> None:
@@ -88,6 +93,28 @@ class Services:
         self.notifications = NotificationService(
             self.settings.notifications, self.db, self.events, self.cameras, self.data_dir
         )
+        self.arming = ArmingService(self.db, self.events, self.cameras)
+        self.configuration = self._configuration()
+
+    def _configuration(self) -> ConfigService:
+        """Changes at run time; stored in the data dir when the config was loaded from
+        there (``api.config_store.load_layered``), else (settings built in code) in memory."""
+        found = self.config.layers
+        store: ConfigStore | None = ConfigStore(None, self.data_dir)
+        if not isinstance(found, Layers):
+            dumped = self.settings.model_dump(mode="json", exclude_defaults=True)
+            found, store = Layers(dumped, None, {}), None
+        parts = Parts(
+            self.cameras, self.webrtc, self.recordings, self.events, self.arming, self._adopt
+        )
+        service = ConfigService(found, self.settings, store, self.config.overlay_error, parts)
+        service.register("events", lambda settings: self.events.set_config(settings.events))
+        return service
+
+    def _adopt(self, settings: Settings) -> None:
+        """The settings changed at run time: what the routes read is the new."""
+        self.settings = settings
+        self.config = replace(self.config, settings=settings)
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -102,6 +129,7 @@ class Services:
             )
         await self.events.start()
         await self.notifications.start()  # listens to the events before cameras make any
+        await self.arming.start()  # before the cameras: their first events are armed right
         self.cameras.start(asyncio.get_running_loop())
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
@@ -122,6 +150,7 @@ class Services:
         await self.recordings.stop()  # every file gets its last fragment
         await self.cameras.stop()
         await self.notifications.stop()
+        await self.arming.stop()
         await self.events.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them

@@ -17,6 +17,8 @@ Rules:
   ``cooldown_seconds`` old;
 * a camera going offline, or coming back online after having been seen, is an instant
   event (start and end at once); the first "online" after start-up is not an event;
+* a camera removed or restarted with new settings ends its open events; it is then new
+  again (its first "online" is no event);
 * a system alert (not tied to a camera, e.g. a full disk) is an instant event under
   camera ``SYSTEM_CAMERA`` that always alerts, at most once per ``SYSTEM_ALERT_INTERVAL_S``
   for each kind.
@@ -74,7 +76,17 @@ class Shutdown:
     at: float
 
 
-Happening = Observation | StatusChanged | SystemAlert | Armed | Shutdown
+@dataclass(frozen=True)
+class CameraGone:
+    """A camera was removed or restarted with new settings: its open events end, and its
+    next "online" is a first one again (not an event)."""
+
+    camera: str
+    at: float
+    detail: str
+
+
+Happening = Observation | StatusChanged | SystemAlert | Armed | Shutdown | CameraGone
 
 # ----- what to do (outputs) ----------------------------------------------------------------
 
@@ -162,6 +174,10 @@ def step(
         work.system_alert(happening)
     elif isinstance(happening, Armed):
         work.armed[happening.camera] = happening.armed
+    elif isinstance(happening, CameraGone):
+        for key in [key for key in work.open if key[0] == happening.camera]:
+            work.end(key, happening.at, happening.detail)
+        work.seen.discard(happening.camera)
     else:
         for key in list(work.open):
             work.end(key, happening.at, "server stopped")
