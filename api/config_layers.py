@@ -63,7 +63,9 @@ def merge_patch(target: Any, patch: Any) -> Any:
 
 
 def merge(base: Raw, overlay: Raw) -> Raw:
-    """The effective configuration: ``overlay`` applied to ``base``."""
+    """The effective configuration: ``overlay`` applied to ``base`` (a new tree: neither
+    input is shared with it)."""
+    base = copy.deepcopy(base)
     result = merge_patch(base, {k: v for k, v in overlay.items() if k != "cameras"})
     patches = overlay.get("cameras")
     cameras = camera_map(base.get("cameras", []))
@@ -72,7 +74,7 @@ def merge(base: Raw, overlay: Raw) -> Raw:
     merged = []
     for camera_id, camera in cameras.items():
         if camera_id not in patches:
-            merged.append(copy.deepcopy(camera))
+            merged.append(camera)
         elif patches[camera_id] is not None:
             merged.append({**merge_patch(camera, patches[camera_id]), "id": camera_id})
     for camera_id, patch in patches.items():

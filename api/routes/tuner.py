@@ -115,7 +115,10 @@ async def _receive(websocket: WebSocket, camera: Camera, session: Tuner) -> None
     while True:
         text = await websocket.receive_text()
         try:
-            message = json.loads(text)
+            try:
+                message = json.loads(text)
+            except ValueError:
+                message = None
             if not isinstance(message, dict) or message.get("type") != "trial":
                 raise ValueError('send {"type": "trial", "motion": {...}}')
             patch = message.get("motion")

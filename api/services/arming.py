@@ -80,7 +80,7 @@ class ArmingService:
         self._db = db
         self._events = events
         self._cameras = cameras
-        self._clock = clock
+        self.clock = clock  # what time it is (tests move it on)
         self._manual: dict[str, Manual] = {}
         self._zone: tzinfo = UTC
         self._wake = asyncio.Event()
@@ -111,7 +111,7 @@ class ArmingService:
 
     def state(self, camera_id: str) -> Arming:
         config = self._config(camera_id)
-        now = datetime.fromtimestamp(self._clock(), UTC)
+        now = datetime.fromtimestamp(self.clock(), UTC)
         if config is None:
             armed = self._events.armed(camera_id)
             return Arming(armed, armed, False, None, None)
@@ -119,7 +119,7 @@ class ArmingService:
 
     async def manual(self, camera_id: str, armed: bool) -> Arming:
         """Someone armed or disarmed the camera: until the schedule's next change."""
-        self._manual[camera_id] = (armed, datetime.fromtimestamp(self._clock(), UTC))
+        self._manual[camera_id] = (armed, datetime.fromtimestamp(self.clock(), UTC))
         await self._events.set_armed(camera_id, armed)  # stores the row (updated_at)
         self.poke()
         return self.state(camera_id)
@@ -156,7 +156,7 @@ class ArmingService:
             try:
                 self._wake.clear()
                 soonest = self._next_change()
-                delay = MAX_SLEEP_S if soonest is None else soonest - self._clock() + 0.05
+                delay = MAX_SLEEP_S if soonest is None else soonest - self.clock() + 0.05
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), min(max(delay, 0.0), MAX_SLEEP_S))
                 await self.apply()

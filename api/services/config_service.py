@@ -182,12 +182,14 @@ class ConfigService:
                 )
             if not layers.matches(if_match, [*versions, self.version()]):
                 raise PreconditionFailed(self._conflict_detail())
-            effective = mutate(copy.deepcopy(self.layers.effective))
+            wanted = mutate(copy.deepcopy(self.layers.effective))
+            base = self.layers.base
+            found = replace(self.layers, overlay=layers.difference(base, wanted))
+            effective = found.effective  # as a restart will read it (the file's order first)
             try:
                 settings = validate(effective)
             except InvalidSettings as error:
                 raise Unprocessable(error.errors) from None
-            found = replace(self.layers, overlay=layers.difference(self.layers.base, effective))
             if self._store is not None:
                 await asyncio.to_thread(self._store.write, found)
             old, self.layers, self.settings = self.settings, found, settings
