@@ -36,6 +36,7 @@ class Observation:
     zones: list[str] = field(default_factory=list)
     detail: str = ""
     snapshot: bytes | None = None  # JPEG of the best moment so far
+    alerting: bool = True  # may raise an alert (motion: it touched a zone that alerts)
 
 
 def luma(frame: av.VideoFrame) -> motion.Gray:
@@ -124,8 +125,15 @@ class Analyzer:
                 regions=list(result.regions),
                 zones=list(summary.zones),
                 snapshot=snapshot,
+                alerting=self._alerting(summary.zones),
             )
         )
+
+    def _alerting(self, touched: tuple[str, ...]) -> bool:
+        """Without zones any motion may alert; with zones, only one touching an alerting
+        zone (the event's zones so far)."""
+        zones = self._config.motion.zones
+        return not zones or any(zone.alert for zone in zones if zone.name in touched)
 
     def audio(self, frame: av.AudioFrame, t: float) -> None:
         config = self._wanted

@@ -74,6 +74,11 @@ class Zone(_Model):
     points: Polygon = Field(
         description="Polygon vertices as [x, y], normalised 0..1 from the top-left corner."
     )
+    alert: bool = Field(
+        True,
+        description="Motion here raises alerts (when armed); false: it is recorded as an "
+        "event, without an alert (a street beyond the garden).",
+    )
 
 
 class MotionConfig(_Model):

@@ -131,6 +131,8 @@ class EventService:
                 self._start(decision)
             elif isinstance(decision, policy.Apply):
                 self._apply(decision)
+            elif isinstance(decision, policy.Alert):
+                self._alert(decision)
             else:
                 self._end(decision)
         return decisions
@@ -178,6 +180,13 @@ class EventService:
         if decision.announce:
             message = {"type": "event", "phase": "update", "event": self._json(event)}
             self._publish(message, event.camera, persist=False)
+
+    def _alert(self, decision: policy.Alert) -> None:
+        """An event that began quietly reached an alerting zone."""
+        event = self._open[decision.id]
+        event.alert = True
+        self.store.put_event(event)
+        self.publish({"type": "alert", "event": self._json(event)}, event.camera)
 
     def _end(self, decision: policy.End) -> None:
         event = self._open.pop(decision.id)
