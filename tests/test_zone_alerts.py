@@ -46,7 +46,12 @@ async def test_an_event_that_reaches_an_alerting_zone_alerts_then(start_server):
     server = await start_server(
         {
             "webrtc": {"ice_addresses": ["127.0.0.1"]},
-            "cameras": [{"id": "cam", "source": "demo", "width": 320, "height": 180, "fps": 5}],
+            "cameras": [
+                {
+                    **{"id": "cam", "source": "demo", "width": 320, "height": 180, "fps": 5},
+                    "motion": {"enabled": False},  # only the observations below
+                }
+            ],
             "events": {"cooldown_seconds": 0},
         }
     )
