@@ -16,7 +16,7 @@ export const PRESETS = {
     start: '09:00',
     end: '17:00',
   },
-  weekend: { label: 'All weekend', days: ['sat', 'sun'], start: '00:00', end: '24:00' },
+  weekend: { label: 'All weekend', days: ['sat', 'sun'], start: '00:00', end: '00:00' },
 };
 
 /** Minutes since midnight of 'HH:MM' ('24:00' is 1440), or null. */
