@@ -28,7 +28,9 @@ _MAX_SLOPE = 4.0
 _TERMS = 9  # light from one side: offset, gain (1, x, y, x², xy, y²), offset x, y
 _RIDGE = 5e-4  # per point: keeps directions the points cannot tell apart at zero
 _CLIPPED = 0.5  # frame levels this close to black or white are clipped
-_FIT_STEP = 4  # the light is fitted on every 4th pixel of every 4th row
+_MAX_SHADE = 1.0  # light from one side scales a pixel by x0 .. x2 at most
+_NEGLIGIBLE = 0.5  # levels: a change of light from one side this small is left out
+_FIT_STEP = 8  # light from one side is fitted on every 8th pixel of every 8th row
 
 
 def relight(background: Floats, frame: Floats) -> Floats:
@@ -75,26 +77,31 @@ def _shade(relit: Floats, frame: Floats) -> Floats:
     picture and an offset that varies linearly, fitted by least squares to the frame on
     a sparse grid, twice (the second time without the fifth of the points that fit
     worst: where something moves). Pixels clipped to pure black or white say nothing
-    about the light and are left out. What the points cannot tell stays unchanged."""
+    about the light and are left out. What the points cannot tell stays unchanged. The
+    fields are smooth: worked out on the grid and enlarged."""
     step = _FIT_STEP
     rows, cols = relit.shape
     start = step // 2
-    level = relit[start::step, start::step] / np.float32(255.0)
+    base = relit[start::step, start::step]
+    level = base / np.float32(255.0)
     seen = frame[start::step, start::step]
-    y = ((np.arange(level.shape[0], dtype=np.float32) * step + start) / rows - 0.5)[:, None]
-    x = ((np.arange(level.shape[1], dtype=np.float32) * step + start) / cols - 0.5)[None, :]
+    y = ((np.arange(base.shape[0], dtype=np.float32) * step + start) / rows - 0.5)[:, None]
+    x = ((np.arange(base.shape[1], dtype=np.float32) * step + start) / cols - 0.5)[None, :]
     ones = np.ones_like(level)
     gains = [level, level * x, level * y, level * x * x, level * x * y, level * y * y]
     terms = np.stack([ones, *gains, ones * x, ones * y], -1).reshape(-1, _TERMS)
     usable = ((seen > _CLIPPED) & (seen < 255.0 - _CLIPPED)).ravel()
-    change = (seen - relit[start::step, start::step]).ravel()
-    c = _robust_fit(terms, change, usable)
+    c = _robust_fit(terms, (seen - base).ravel(), usable)
     if c is None:
         return relit
-    y = (np.arange(rows, dtype=np.float32) / rows - 0.5)[:, None]
-    x = (np.arange(cols, dtype=np.float32) / cols - 0.5)[None, :]
+    size = (cols, rows)
     gain = c[1] + x * (c[2] + c[4] * x + c[5] * y) + y * (c[3] + c[6] * y)
-    shaded = relit * (1.0 + gain / np.float32(255.0)) + (c[0] + c[7] * x + c[8] * y)
+    np.clip(gain, -255.0 * _MAX_SHADE, 255.0 * _MAX_SHADE, out=gain)  # x0 .. x2
+    offset = c[0] + c[7] * x + c[8] * y
+    if np.abs(gain).max() < _NEGLIGIBLE and np.abs(offset).max() < _NEGLIGIBLE:
+        return relit  # the usual case: no light from one side
+    change = cv2.multiply(relit, cv2.resize(gain, size), scale=1.0 / 255.0)
+    shaded = cv2.add(cv2.add(relit, change), cv2.resize(offset, size))
     return cast(Floats, np.clip(shaded, 0.0, 255.0, out=shaded))
 
 
@@ -107,11 +114,9 @@ def _robust_fit(terms: Floats, target: Floats, usable: npt.NDArray[np.bool_]) ->
     keep = usable
     coef = np.zeros(_TERMS, np.float32)
     for _ in range(2):
-        # einsum, not @: BLAS threads would only slow products this small down
         chosen = terms[keep]
-        normal = np.einsum("ni,nj->ij", chosen, chosen) + ridge
-        coef = np.linalg.solve(normal, np.einsum("ni,n->i", chosen, target[keep]))
-        misfit = np.abs(np.einsum("ni,i->n", terms, coef) - target)
+        coef = np.linalg.solve(chosen.T @ chosen + ridge, chosen.T @ target[keep])
+        misfit = np.abs(terms @ coef - target)
         misfit[~usable] = np.inf
         cut = int(np.count_nonzero(usable) * 0.8)
         keep = misfit <= np.partition(misfit, cut)[cut]
