@@ -224,7 +224,9 @@ def origin(path: str, base: Raw, overlay: Raw, detected: bool) -> Origin:
 
 
 def redacted(value: Any, key: str = "") -> Any:
-    """Credentials out: secret-named keys become ``***``, URLs lose their user info."""
+    """Credentials out: secret-named keys become ``***``, URLs lose their user info, and a
+    notifier URL (``url`` that is not http) everything after its scheme (Apprise keeps
+    tokens there: ``tgram://<bot token>/<chat>``)."""
     if isinstance(value, dict):
         return {k: redacted(v, k) for k, v in value.items()}
     if isinstance(value, list):
@@ -232,6 +234,9 @@ def redacted(value: Any, key: str = "") -> Any:
     if isinstance(value, str):
         if key.lower() in SECRET_KEYS and value:
             return REDACTED
+        scheme, found, _ = value.partition("://")
+        if key == "url" and found and scheme.lower() not in ("http", "https"):
+            return f"{scheme}://{REDACTED}"
         return redact(value)
     return value
 
@@ -241,6 +246,8 @@ def keep_secrets(patch: Any, current: Any, key: str = "") -> Any:
     a client that sends back what ``GET /api/config`` showed changes nothing."""
     if isinstance(patch, dict) and isinstance(current, dict):
         return {k: keep_secrets(v, current.get(k), k) for k, v in patch.items()}
+    if isinstance(patch, list) and isinstance(current, list) and len(patch) == len(current):
+        return [keep_secrets(p, c, key) for p, c in zip(patch, current, strict=True)]
     redacted_current = isinstance(current, str) and patch == redacted(current, key)
     return current if isinstance(patch, str) and redacted_current else patch
 

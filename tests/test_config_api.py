@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 
@@ -42,7 +43,7 @@ async def test_get_config_is_for_admins_with_secrets_redacted(start_server, monk
     assert gate["source"] == "rtsp://***@127.0.0.1:9/s"
     assert body["origins"]["cameras.gate.source"] == "file"
     assert body["origins"]["cameras.gate.motion.threshold"] == "default"
-    assert body["editable"] == ["cameras", "events"]
+    assert body["editable"] == ["cameras", "events", "notifications"]
     assert set(body["versions"]["cameras"]) == {"front", "gate"}
     # Sending the redacted source back changes nothing: the password stays.
     patched = await server.client.patch("/api/cameras/gate", json={"source": gate["source"]})
@@ -185,6 +186,27 @@ async def test_sections_change_at_run_time(start_server):
     assert server.services.settings.events.cooldown_seconds == 5
     reset = await server.client.patch("/api/config/events", json={"cooldown_seconds": None})
     assert reset.json()["events"]["cooldown_seconds"] == 60  # null: the default again
+    # A section whose owner cannot apply it live is stored and applies at the next start.
+    secret = base64.b64encode(bytes(range(32))).decode()
+    hook = {"name": "hub", "url": "http://127.0.0.1:9/hook", "secret": secret}
+    apprise = {"url": "tgram://123456:ABCDEF/987"}
+    response = await server.client.patch(
+        "/api/config/notifications", json={"webhooks": [hook], "apprise": [apprise]}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["applied"]["restart_needed"] == ["notifications"]
+    shown = response.json()["notifications"]
+    assert shown["webhooks"][0]["secret"] == "***"
+    assert shown["apprise"][0]["url"] == "tgram://***"
+    # Sending the redacted values back keeps the real ones.
+    again = await server.client.patch(
+        "/api/config/notifications",
+        json={"webhooks": shown["webhooks"], "apprise": shown["apprise"]},
+    )
+    assert again.status_code == 200
+    stored = server.services.configuration.settings.notifications
+    assert stored.webhooks[0].secret == hook["secret"]
+    assert stored.apprise[0].url == apprise["url"]
 
 
 async def test_changes_survive_a_restart_and_the_file_is_never_written(start_server, tmp_path):

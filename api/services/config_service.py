@@ -47,9 +47,10 @@ from .recording_archive import RecordingService
 logger = logging.getLogger(__name__)
 
 # Top-level sections changed through PATCH /api/config/{section}; cameras have routes of
-# their own. Adding a section here is all it takes to make it editable (its owner may
-# register an applier to apply it without a restart).
-EDITABLE_SECTIONS: tuple[str, ...] = ("events",)
+# their own. Adding a section here is all it takes to make it editable; its owner may
+# register an applier (Services) to apply it without a restart, else the answer says
+# ``restart_needed`` (notifications: its channels are built at start).
+EDITABLE_SECTIONS: tuple[str, ...] = ("events", "notifications")
 
 Applier = Callable[[Settings], Awaitable[None] | None]
 Action = Literal["added", "changed", "restarted", "removed"]
