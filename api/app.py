@@ -15,7 +15,9 @@ from .hosts import AllowedHosts
 from .routes import (
     audit,
     auth,
+    camera_config,
     cameras,
+    config,
     devices,
     events,
     health,
@@ -28,6 +30,7 @@ from .routes import (
     recordings,
     system,
     tokens,
+    tuner,
     users,
     whep,
 )
@@ -38,6 +41,8 @@ HTTP_ROUTERS = (
     health.router,
     auth.router,
     cameras.router,
+    camera_config.router,
+    config.router,
     whep.router,
     devices.router,
     events.router,
@@ -52,7 +57,7 @@ HTTP_ROUTERS = (
     notifications.router,
     pages.router,  # last: its /{asset} route would shadow nothing, but keep it at the end
 )
-WEBSOCKET_ROUTERS = (live.router,)
+WEBSOCKET_ROUTERS = (live.router, tuner.router)
 
 
 def create_app(services: Services) -> FastAPI:

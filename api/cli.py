@@ -18,8 +18,8 @@ from fastapi import FastAPI
 
 from camera.errors import ConfigError
 
+from .config_store import load_layered
 from .logs import setup_logging
-from .settings import load_config
 
 if TYPE_CHECKING:
     from .services import Services
@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     cli_accounts.add_parsers(commands, common)
     cli_install.add_parsers(commands)
     cli_backup.add_parsers(commands, common)
+    config = commands.add_parser("config", help="the configuration").add_subparsers(
+        dest="action", required=True
+    )
+    config.add_parser(
+        "show",
+        parents=[common],
+        help="print the effective configuration (file + dashboard changes) as YAML, with "
+        "where each value comes from",
+    )
     return parser
 
 
@@ -135,7 +144,7 @@ def serve(args: argparse.Namespace) -> int:
     from .tls import certificate_files
 
     try:
-        loaded = load_config(args.config)
+        loaded = load_layered(args.config, args.data_dir)
     except ConfigError as error:
         print(f"sentrycam: {error}", file=sys.stderr)
         return 2
@@ -163,6 +172,19 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def show_config(args: argparse.Namespace) -> int:
+    from .config_show import render
+    from .config_store import OVERLAY_NAME
+
+    try:
+        loaded = load_layered(args.config, args.data_dir)
+    except ConfigError as error:
+        print(f"sentrycam: {error}", file=sys.stderr)
+        return 2
+    print(render(loaded, str(args.data_dir / OVERLAY_NAME)), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log_level)
@@ -180,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as error:
             print(f"sentrycam: {error}", file=sys.stderr)
             return 2
+    if args.command == "config":
+        return show_config(args)
     from . import cli_accounts
 
     try:

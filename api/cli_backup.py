@@ -35,8 +35,8 @@ from pathlib import Path, PurePosixPath
 
 from camera import __version__
 
+from .config_store import load_layered
 from .db import head_revision
-from .settings import load_config
 
 FORMAT = "sentrycam-backup-1"
 DB_NAME = "sentrycam.db"
@@ -89,7 +89,8 @@ def backup(target: Path, config: Path | None, data_dir: Path) -> None:
         env = config.parent / "env"
         if env.is_file():
             members["config/env"] = env.read_bytes()
-    url = load_config(config).settings.database.url if config else None
+    # The effective settings: the file and the dashboard's changes (settings.yaml).
+    url = load_layered(config, data_dir, autodetect=False).settings.database.url if config else None
     if url is None:
         database = data_dir / DB_NAME
         if not database.is_file():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -14,6 +15,8 @@ from camera.redact import redact
 from camera.v4l2 import DeviceUnavailable
 
 from .accounts import LastAdmin, NoSuchToken, NoSuchUser, UserExists
+from .config_layers import redacted
+from .config_store import FieldError
 from .passwords import WeakPassword
 
 logger = logging.getLogger(__name__)
@@ -27,6 +30,10 @@ class HTTPProblem(Exception):
     def __init__(self, detail: str, retry_after: float | None = None) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+
+    def extra(self) -> dict[str, Any]:
+        """More members of the JSON answer, beside ``detail``."""
+        return {}
 
 
 class Unauthorized(HTTPProblem):
@@ -45,12 +52,35 @@ class Conflict(HTTPProblem):
     status = 409
 
 
+class PreconditionFailed(HTTPProblem):
+    """If-Match named a version that is not the current one any more."""
+
+    status = 412
+
+
 class PayloadTooLarge(HTTPProblem):
     status = 413
 
 
 class UnsupportedMediaType(HTTPProblem):
     status = 415
+
+
+class Unprocessable(HTTPProblem):
+    """Settings that do not validate: every bad field, with what is allowed."""
+
+    status = 422
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "errors": [
+                {"field": e.field, "message": e.message, "value": e.value} for e in self.errors
+            ]
+        }
 
 
 class TooManyRequests(HTTPProblem):
@@ -92,6 +122,10 @@ async def problem_handler(request: Request, exc: Exception) -> Response:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     if isinstance(exc, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="sentrycam"'
+    extra = exc.extra()
+    if extra:
+        body = {"detail": redact(str(exc)), **redacted(extra)}
+        return JSONResponse(body, status_code=exc.status, headers=headers)
     return _json(str(exc), exc.status, headers)
 
 

@@ -292,6 +292,20 @@ class ArmState(BaseModel):
     armed: bool
 
 
+class ArmingOut(ArmState):
+    """A camera's arming: now, by whom, and its next change (docs/api.md)."""
+
+    mode: Literal["always", "never", "weekly"] = Field(description="The camera's schedule.")
+    scheduled: bool = Field(description="What the schedule alone says now.")
+    override: bool = Field(description="A manual arm/disarm overrides the schedule now.")
+    next_change: datetime | None = Field(
+        description="When ``armed`` changes by itself next (the schedule, or the end of the "
+        "manual override); null: not within a week."
+    )
+    next_armed: bool | None = Field(description="What it changes to then.")
+    timezone: str = Field(description="The time zone the schedule's periods are in.")
+
+
 class ActivityOut(BaseModel):
     camera: str
     hours: list[str] = Field(description="Start of each hour, ISO 8601 UTC, oldest first.")

@@ -259,6 +259,10 @@ class LoadedConfig:
     settings: Settings
     source: ConfigSource
     notice: str | None
+    # The raw layers (api.config_store.Layers) when loaded from disk; None for settings
+    # built in code (tests), whose layers are then the settings themselves.
+    layers: Any = None
+    overlay_error: str | None = None  # why the dashboard's overlay is not applied
 
 
 def load_config(path: Path | None) -> LoadedConfig:

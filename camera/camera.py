@@ -22,7 +22,11 @@ Thread ownership (checked by ``camera.threads`` where a mistake would be silent)
   (``tuple()`` of a deque is one step under the GIL) before iterating it;
 * the audio encoder belongs to whichever single thread delivers the camera's audio (the
   microphone's reader, ``camera.microphone``, or the video reader for ``audio:
-  source``/``demo``).
+  source``/``demo``);
+* ``config`` is replaced (one assignment) by the loop when settings that need no restart
+  change (:meth:`Camera.reconfigure`); the source keys in it never change for the life
+  of the camera, so the reader threads may read it at any time. The analyzer adopts new
+  detector settings at its next frame (``camera.analysis``).
 
 Everything a reader thread hands to the loop goes through ``call_soon_threadsafe``.
 """
@@ -54,6 +58,7 @@ from .progress import Progress
 from .sources import make_video_source
 from .supervisor import SupervisedReader
 from .threads import forbid_loop, require_loop
+from .tuner import Tuner
 from .v4l2 import V4L2, VideoDevice
 
 Status = Literal["starting", "online", "offline"]
@@ -266,6 +271,26 @@ class Camera:
             for listener in self.status_listeners:
                 listener(self)
 
+    def reconfigure(self, config: CameraConfig) -> None:
+        """Take over settings that need no restart: name, viewer cap, detectors, recording
+        policy, schedule (``camera.manager.IN_PLACE_KEYS``). On the loop."""
+        require_loop("a camera's settings")
+        self.config = config
+        self._analyzer.reconfigure(config)
+
+    def attach_tuner(self, tuner: Tuner) -> None:
+        """Run a motion tuner on every analysed frame until :meth:`detach_tuner`."""
+        require_loop("a camera's tuners")
+        self._analyzer.tuners = (*self._analyzer.tuners, tuner)
+
+    def detach_tuner(self, tuner: Tuner) -> None:
+        require_loop("a camera's tuners")
+        self._analyzer.tuners = tuple(t for t in self._analyzer.tuners if t is not tuner)
+
+    @property
+    def tuners(self) -> int:
+        return len(self._analyzer.tuners)
+
     @property
     def restarts(self) -> int:
         """How often the camera's sources had to be reopened since start."""
@@ -381,7 +406,8 @@ class Camera:
     @property
     def _analysing(self) -> bool:
         config = self.config
-        return config.motion.enabled or config.health.frozen_seconds > 0 or config.health.tamper
+        detecting = config.motion.enabled or config.health.frozen_seconds > 0
+        return detecting or config.health.tamper or bool(self._analyzer.tuners)
 
     def _decode(self, packet: Packet, stream: av.video.stream.VideoStream) -> None:
         if not self._copy_decoding and not packet.is_keyframe:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .health import HealthConfig
 from .motion import MotionConfig
+from .schedule import ScheduleConfig
 from .sound import SoundConfig
 
 Encoder = Literal["auto", "libx264", "h264_v4l2m2m", "copy"]
@@ -135,6 +136,10 @@ class CameraConfig(_Model):
     sound: SoundConfig = Field(default_factory=SoundConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    schedule: ScheduleConfig = Field(
+        default_factory=ScheduleConfig,
+        description="When the camera is armed (raises alerts): always, never or weekly.",
+    )
 
     @property
     def display_name(self) -> str:

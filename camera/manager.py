@@ -53,7 +53,28 @@ def autodetect_cameras(
     return [demo], "autodetect-demo", "No config file and no webcam found: showing the demo camera."
 
 
+# Keys a running camera takes over without reopening its source (name, viewer cap,
+# detectors, recording, schedule); any other change restarts the camera.
+IN_PLACE_KEYS = frozenset(
+    {"name", "max_viewers", "analysis_fps", "motion", "sound", "health", "recording", "schedule"}
+)
+
+
+def source_changed(old: CameraConfig, new: CameraConfig) -> bool:
+    """Whether going from ``old`` to ``new`` needs the source reopened. Keys that are not
+    known to be safe to take over (new ones, e.g. V4L2 controls) count as source keys."""
+    before, after = old.model_dump(), new.model_dump()
+    changed = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+    return bool(changed - IN_PLACE_KEYS)
+
+
 class CameraManager:
+    """Every camera, in configured order; cameras come and go at run time (on the loop).
+
+    Listeners registered with :meth:`on_status`, :meth:`on_observation` and
+    :meth:`on_encoder_fallback` are attached to every camera, present and future.
+    """
+
     def __init__(
         self,
         cameras: list[CameraConfig],
@@ -67,10 +88,16 @@ class CameraManager:
         self.v4l2 = v4l2 or V4L2()
         self.alsa = alsa or Alsa()
         self._passthrough: dict[str, bool] = {}
+        self._controls: dict[str, dict[str, ControlSetting]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._status_listeners: list[Callable[[Camera], None]] = []
+        self._observation_listeners: list[Callable[[Observation], None]] = []
+        self._encoder_listeners: list[Callable[[Camera, str], None]] = []
 
     def probe(self) -> None:
         """Before start, off the loop: which ``encoder: auto`` webcams offer H.264 to
-        forward untouched (a camera's forwarding is decided once, at start)."""
+        forward untouched (a camera's forwarding is decided once, at start; a camera added
+        at run time is encoded here)."""
         for config in self._configs:
             if config.source_kind != "v4l2" or config.encoder != "auto":
                 continue
@@ -91,34 +118,86 @@ class CameraManager:
     ) -> None:
         """Start every camera; ``controls`` are the dashboard's settings on top of the
         config's, by camera id."""
+        self._loop = loop
+        self._controls = dict(controls or {})
         for config in self._configs:
-            wanted = {**config.controls, **(controls or {}).get(config.id, {})}
-            camera = Camera(
-                config,
-                loop,
-                copy=True if self._passthrough.get(config.id) else None,
-                v4l2=self.v4l2,
-                alsa=self.alsa,
-                controls=wanted,
-            )
-            self._cameras[config.id] = camera
-            camera.start()
+            self._cameras[config.id] = self._start_camera(config)
+
+    def _start_camera(self, config: CameraConfig) -> Camera:
+        assert self._loop is not None, "start() the manager first"
+        wanted = {**config.controls, **self._controls.get(config.id, {})}
+        camera = Camera(
+            config,
+            self._loop,
+            copy=True if self._passthrough.get(config.id) else None,
+            v4l2=self.v4l2,
+            alsa=self.alsa,
+            controls=wanted,
+        )
+        camera.status_listeners.extend(self._status_listeners)
+        camera.observation_listeners.extend(self._observation_listeners)
+        camera.encoder_listeners.extend(self._encoder_listeners)
+        camera.start()
+        return camera
 
     def on_status(self, listener: Callable[[Camera], None]) -> None:
         """Call ``listener(camera)`` on the event loop whenever a camera goes on or offline."""
+        self._status_listeners.append(listener)
         for camera in self._cameras.values():
             camera.status_listeners.append(listener)
 
     def on_observation(self, listener: Callable[[Observation], None]) -> None:
         """Call ``listener(observation)`` on the event loop for every detector verdict."""
+        self._observation_listeners.append(listener)
         for camera in self._cameras.values():
             camera.observation_listeners.append(listener)
 
     def on_encoder_fallback(self, listener: Callable[[Camera, str], None]) -> None:
         """Call ``listener(camera, reason)`` on the loop when ``encoder: auto`` gives up the
         hardware encoder for libx264 (once per camera and run)."""
+        self._encoder_listeners.append(listener)
         for camera in self._cameras.values():
             camera.encoder_listeners.append(listener)
+
+    # ----- changes at run time (event loop) -----------------------------------------------
+
+    def add(self, config: CameraConfig) -> Camera:
+        """Start a new camera (after the others)."""
+        if config.id in self._cameras:
+            raise ValueError(f"camera {config.id!r} exists")
+        camera = self._start_camera(config)
+        self._cameras[config.id] = camera
+        self._configs.append(config)
+        return camera
+
+    async def remove(self, camera_id: str) -> None:
+        """Stop a camera and forget it (its viewers and recorder must be gone already)."""
+        camera = self.get(camera_id)
+        del self._cameras[camera_id]
+        self._passthrough.pop(camera_id, None)
+        self._configs = [c for c in self._configs if c.id != camera_id]
+        await camera.stop()
+
+    async def replace(self, config: CameraConfig) -> Camera:
+        """Stop a camera and start it again with a new source (same place in the list)."""
+        old = self.get(config.id)
+        await old.stop()
+        if old.config.source != config.source:
+            self._passthrough.pop(config.id, None)  # probed for the old source only
+        camera = self._start_camera(config)
+        self._cameras[config.id] = camera
+        self._configs = [config if c.id == config.id else c for c in self._configs]
+        return camera
+
+    def update(self, config: CameraConfig) -> Camera:
+        """Hand a running camera settings it can take over without a restart."""
+        camera = self.get(config.id)
+        camera.reconfigure(config)
+        self._configs = [config if c.id == config.id else c for c in self._configs]
+        return camera
+
+    def set_webrtc(self, webrtc: WebRTCConfig) -> None:
+        self._webrtc = webrtc
 
     async def stop(self) -> None:
         await asyncio.gather(*(camera.stop() for camera in self._cameras.values()))
@@ -126,6 +205,10 @@ class CameraManager:
 
     def all(self) -> list[Camera]:
         return list(self._cameras.values())
+
+    def configs(self) -> list[CameraConfig]:
+        """Every configured camera's settings (also before start)."""
+        return list(self._configs)
 
     def get(self, camera_id: str) -> Camera:
         try:

@@ -10,12 +10,14 @@ Per frame, at about 144 px high:
 2. Take the difference from a running-average background. The average is exponential with
    a time constant of ``background_seconds`` (not a per-frame alpha), so the adaptation
    does not depend on how many frames per second the caller analyses.
-3. Recalibrate instead of detecting when more than ``recalibrate_fraction`` of the frame
-   changed at once (lights switched on, the IR cut filter, the camera knocked): the
-   background becomes this frame and no motion is reported.
-4. Subtract the median difference. A global brightness shift that the background has not
-   caught up with yet (clouds, dusk, auto exposure) moves every pixel alike and is not
-   motion; anything that moves covers less than half the frame and leaves the median alone.
+3. Relight the background (:func:`relight`): the change of light since the background
+   was built (dusk, dawn, a cloud, auto exposure, the sun moving round) is fitted as a
+   tone curve (quantiles of the background matched to the frame's) and a smooth gain and
+   offset over the picture (a robust least-squares fit), and undone. A moving object
+   covers a small share of the pixels and survives both fits.
+4. Recalibrate instead of detecting when, even so, more than ``recalibrate_fraction`` of
+   the frame changed at once (the camera knocked, the IR cut filter, a lamp lighting one
+   part of the scene): the background becomes this frame and no motion is reported.
 5. Threshold at ``threshold`` (in flat, low-contrast scenes such as night IR the threshold
    is lowered in proportion to the scene's contrast when ``improve_contrast``), drop
    masked pixels, dilate so the fragments of one object join, and label connected blobs.
@@ -38,6 +40,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .opencv import cv2
+from .relight import relight
 
 # OpenCV's stubs type every image as MatLike; casts below restate what the arrays hold.
 Gray = npt.NDArray[np.uint8]
@@ -52,7 +55,7 @@ MIN_SIDE = 16  # smallest frame side step() accepts, in pixels
 _BLUR_KERNEL = (5, 5)
 _DILATE_KERNEL = np.ones((3, 3), np.uint8)
 _DILATE_ITERATIONS = 2
-_SAMPLE_STEP = 4  # global statistics (median shift, changed fraction) on every 4th pixel
+_SAMPLE_STEP = 4  # the changed fraction (recalibration) on every 4th pixel
 _CONTRAST_SPAN = 128.0  # 2nd-98th percentile spread of a scene with ordinary contrast
 _MAX_CONTRAST_GAIN = 4.0
 
@@ -70,6 +73,11 @@ class Zone(_Model):
     )
     points: Polygon = Field(
         description="Polygon vertices as [x, y], normalised 0..1 from the top-left corner."
+    )
+    alert: bool = Field(
+        True,
+        description="Motion here raises alerts (when armed); false: it is recorded as an "
+        "event, without an alert (a street beyond the garden).",
     )
 
 
@@ -246,25 +254,44 @@ def step(
     :data:`MIN_SIDE` pixels, or a time that is not finite. A frame of a new size rebuilds
     the background (reported as recalibrated), as does the very first frame.
     """
+    state, result, _ = inspect(state, gray, config, t)
+    return state, result
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Seen:
+    """What the detector saw in a frame, for the motion tuner: the pixel threshold it used
+    (after the contrast gain) and the changed pixels after the masks (1 = changed), at
+    the analysis size; ``changed`` is None when it did not look (off, recalibrating)."""
+
+    threshold: float
+    changed: Gray | None
+
+
+def inspect(
+    state: MotionState, gray: Gray, config: MotionConfig, t: float
+) -> tuple[MotionState, MotionResult, Seen]:
+    """:func:`step`, also returning what the detector saw."""
     if not math.isfinite(t):
         raise ValueError(f"frame time must be finite, got {t}")
     if not config.enabled:
-        return _disabled(state)
+        return *_disabled(state), Seen(float(config.threshold), None)
     frame = _prepare(_checked(gray))
+    threshold = _threshold(gray, config)
     background = state.background
     if background is None or background.shape != frame.shape:
-        return _recalibrate(state, frame, config, t)
-    diff = cast(Floats, cv2.subtract(frame, background))
+        return *_recalibrate(state, frame, config, t), Seen(threshold, None)
+    diff = cast(Floats, cv2.subtract(frame, relight(background, frame)))
     sample = diff[::_SAMPLE_STEP, ::_SAMPLE_STEP]
-    threshold = _threshold(gray, config)
     if np.count_nonzero(np.abs(sample) > threshold) > config.recalibrate_fraction * sample.size:
-        return _recalibrate(state, frame, config, t)
+        return *_recalibrate(state, frame, config, t), Seen(threshold, None)
     geometry = _geometry(state.geometry, frame.shape, config)
-    changed = _changed(diff, float(np.median(sample)), threshold, geometry)
+    changed = _changed(diff, threshold, geometry)
     blobs = _blobs(changed, geometry, config)
     tracker, event = _track(state.tracker, blobs, t, config)
     background = _adapt(background, frame, state.last_t, t, config)
-    return MotionState(background, t, geometry, tracker), _result(blobs, event, tracker, False)
+    result = _result(blobs, event, tracker, False)
+    return MotionState(background, t, geometry, tracker), result, Seen(threshold, changed)
 
 
 def _checked(gray: Gray) -> Gray:
@@ -293,9 +320,9 @@ def _threshold(gray: Gray, config: MotionConfig) -> float:
     return config.threshold / gain
 
 
-def _changed(diff: Floats, shift: float, threshold: float, geometry: _Geometry) -> Gray:
-    """1 where a pixel differs from the background by more than the threshold, else 0."""
-    changed = cast(Gray, (np.abs(diff - np.float32(shift)) > threshold).view(np.uint8))
+def _changed(diff: Floats, threshold: float, geometry: _Geometry) -> Gray:
+    """1 where a pixel differs from the relit background by more than the threshold."""
+    changed = cast(Gray, (np.abs(diff) > threshold).view(np.uint8))
     if geometry.keep is not None:
         changed = changed & geometry.keep
     return changed

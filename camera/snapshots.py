@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import av
+from av.video.reformatter import VideoReformatter
 
 
 def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 80) -> bytes:
@@ -18,7 +19,10 @@ def encode_jpeg(frame: av.VideoFrame, width: int | None = None, quality: int = 8
     # FFmpeg's quantiser runs 2 (best) .. 31 (worst); map the familiar 10..95 onto it.
     encoder.qmin = encoder.qmax = round(2 + (95 - quality) * 29 / 85)
     encoder.open()
-    image = frame.reformat(width=out_w, height=out_h, format="yuvj420p")
+    # A reformatter of our own: frame.reformat() caches one on the frame, and the same
+    # frame is encoded by the reader thread (an event's picture) and by a worker thread
+    # (a snapshot request) at once; sharing that scaler crashed the process.
+    image = VideoReformatter().reformat(frame, width=out_w, height=out_h, format="yuvj420p")
     return b"".join(bytes(packet) for packet in encoder.encode(image))
 
 

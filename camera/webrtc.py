@@ -232,6 +232,13 @@ class WebRTCService:
         await _close_peer(session.pc)
         return True
 
+    async def close_camera(self, camera_id: str) -> int:
+        """Hang up every viewer of a camera (removed, or restarted with a new source: the
+        dashboard reconnects by itself). Returns how many there were."""
+        ids = [s.id for s in self._sessions.values() if s.camera_id == camera_id]
+        await asyncio.gather(*(self.close(i) for i in ids))
+        return len(ids)
+
     async def close_user(self, user_id: int) -> None:
         await self.close_where(lambda session: session.owner == user_id)
 

@@ -27,6 +27,7 @@ FPS = 10.0
 OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
 Interval = tuple[float, float]
 Lighting = Callable[[float], tuple[float, float]]  # t -> (gain, offset)
+Tone = Callable[[float, "Floats"], "Floats"]  # (t, picture) -> the picture in that light
 Frames = Iterator[tuple[float, Gray]]
 Floats = npt.NDArray[np.float64]
 
@@ -139,9 +140,15 @@ def synthetic(
     recalibrate_at: tuple[float, ...] = (),
     seed: int = 1,
     truth: tuple[Interval, ...] | None = None,
+    tone: Tone | None = None,
+    fps: float = FPS,
 ) -> Footage:
-    """A clip rendered on demand (frames are not kept: each pass renders them again)."""
-    times = [index / FPS for index in range(round(duration * FPS))]
+    """A clip rendered on demand (frames are not kept: each pass renders them again).
+
+    ``tone`` replaces ``lighting`` by any change of light: it gets the time and the lit
+    scene (before movers and noise) and returns the scene in that light.
+    """
+    times = [index / fps for index in range(round(duration * fps))]
 
     def frames() -> Frames:
         rng = np.random.default_rng(seed)
@@ -150,13 +157,15 @@ def synthetic(
         for t in times:
             gain, offset = lighting(t)
             picture = background * gain + offset
+            if tone is not None:
+                picture = tone(t, picture)
             for mover, sprite in zip(movers, sprites, strict=True):
                 _paste(picture, sprite, mover.centre(t))
             picture += rng.normal(0.0, noise, SHAPE)
             yield t, np.clip(picture, 0.0, 255.0).astype(np.uint8)
 
     if truth is None:
-        truth = _truth(movers, times)
+        truth = _truth(movers, times, 1.0 / fps)
     return Footage(name, frames, truth, duration, config or MotionConfig(), recalibrate_at)
 
 
@@ -171,9 +180,8 @@ def _paste(picture: Floats, sprite: Floats, centre: tuple[float, float] | None) 
         picture[top:bottom, left:right] += sprite[top - y0 : bottom - y0, left - x0 : right - x0]
 
 
-def _truth(movers: tuple[Mover, ...], times: list[float]) -> tuple[Interval, ...]:
+def _truth(movers: tuple[Mover, ...], times: list[float], step_s: float) -> tuple[Interval, ...]:
     """Runs of frames where some mover is moving with at least half of it in the picture."""
-    step_s = 1.0 / FPS
     active = [
         any(
             mover.shown(t) >= 0.5 and mover.centre(t) != mover.centre(t - step_s)
@@ -268,10 +276,78 @@ def quiet_clips() -> list[Footage]:
         synthetic("sensor noise at night", 30.0, lighting=night, noise=5.0),
         synthetic("light ramp +60/20s", 26.0, lighting=ramp(3.0, 20.0, 60.0)),
         synthetic("light ramp +60/8s", 16.0, lighting=ramp(3.0, 8.0, 60.0)),
-        synthetic("light switch +80", 15.0, lighting=switch(5.0, 80.0), recalibrate_at=(5.0,)),
+        # a pure change of brightness is undone without rebuilding the background
+        synthetic("light switch +80", 15.0, lighting=switch(5.0, 80.0)),
         synthetic("cloud shadow x0.7", 15.0, lighting=shadow(3.0, 6.0, 0.7)),
         synthetic("branch in mask", 30.0, (branch,), config=MotionConfig(masks=[hedge]), truth=()),
         synthetic("person outside zone", 20.0, (outside,), config=porch, truth=()),
+    ]
+
+
+# ----- light that changes slowly (issue 12): analysed at 5 fps, as a camera does --------
+
+LIGHT_FPS = 5.0
+_COLUMNS = np.linspace(0.0, 1.0, SHAPE[1])[None, :]  # 0 at the left edge, 1 at the right
+
+
+def _progress(t: float, start: float, seconds: float) -> float:
+    return min(max((t - start) / seconds, 0.0), 1.0)
+
+
+def light_tones() -> dict[str, Tone]:
+    """Changes of light over more than half the brightness range in 15-30 s: offsets,
+    gains, gamma (what a camera's tone curve makes of exposure), auto exposure hunting,
+    light from one side, a cloud. Black and white clip as in a real picture."""
+    return {
+        "dusk: darker by 140 in 15 s": lambda t, p: p - 140.0 * _progress(t, 2.0, 15.0),
+        "dawn: brighter by 130 in 20 s": lambda t, p: p + 130.0 * _progress(t, 2.0, 20.0),
+        "exposure x1 to x0.25 in 15 s": lambda t, p: p * (1.0 - 0.75 * _progress(t, 2.0, 15.0)),
+        "exposure x0.25 to x1.3 in 25 s": lambda t, p: p * (0.25 + 1.05 * _progress(t, 2.0, 25.0)),
+        "gamma 1 to 2.2 in 20 s": lambda t, p: (
+            255.0 * (np.clip(p, 0.0, 255.0) / 255.0) ** (1.0 + 1.2 * _progress(t, 2.0, 20.0))
+        ),
+        "gain and offset in 30 s": lambda t, p: (
+            p * (1.0 - 0.5 * _progress(t, 2.0, 30.0)) + 70.0 * _progress(t, 2.0, 30.0)
+        ),
+        "auto exposure hunting x0.5-x1.5": lambda t, p: (
+            p * (1.0 + 0.5 * np.sin(2.0 * np.pi * t / 8.0))
+        ),
+        "sun setting on the left in 20 s": lambda t, p: (
+            p * (1.0 - 0.7 * _progress(t, 2.0, 20.0) * (1.0 - _COLUMNS))
+        ),
+        "cloud x0.4 and back in 6 s": lambda t, p: (
+            p * (1.0 - 0.6 * np.sin(np.pi * _progress(t, 3.0, 6.0)))
+        ),
+    }
+
+
+def light_clips(noise: float = 5.0) -> list[Footage]:
+    """Nothing moves: any event is a false alarm."""
+    return [
+        synthetic(name, 30.0, tone=tone, noise=noise, fps=LIGHT_FPS, seed=3, truth=())
+        for name, tone in light_tones().items()
+    ]
+
+
+def walker_in_light_clips() -> list[Footage]:
+    """A person walks in while the light changes (half way through each ramp)."""
+    tones = light_tones()
+    return [
+        synthetic(
+            f"person during {name}",
+            30.0,
+            (crossing(*PERSON, speed=20.0, start=start),),
+            tone=tones[name],
+            fps=LIGHT_FPS,
+            seed=3,
+        )
+        for name, start in (
+            ("dusk: darker by 140 in 15 s", 8.0),
+            ("exposure x0.25 to x1.3 in 25 s", 12.0),
+            ("gamma 1 to 2.2 in 20 s", 10.0),
+            ("auto exposure hunting x0.5-x1.5", 5.0),
+            ("sun setting on the left in 20 s", 11.0),
+        )
     ]
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,9 +13,10 @@ import uvicorn
 
 from api.app import create_app
 from api.cli import uvicorn_config
+from api.config_store import load_layered
 from api.sdnotify import Notifier
 from api.services import Services
-from api.settings import LoadedConfig, TLSConfig, parse_settings
+from api.settings import TLSConfig
 from api.tls import certificate_files
 from camera.webrtc import restrict_ice_addresses
 from tests.waiting import wait_until as wait_until  # re-exported: tests import it from here
@@ -44,6 +46,12 @@ class RunningServer:
         self.client = client  # authenticated as the admin "admin" with an API token
         self.uvicorn: uvicorn.Server | None = None
         self._clients: list[httpx.AsyncClient] = []
+        self._stop: Callable[[], Any] | None = None
+
+    async def stop(self) -> None:
+        """Shut the server down now (a restart test starts another on the same data)."""
+        assert self._stop is not None
+        await self._stop()
 
     def camera(self, camera_id: str) -> Any:
         return self.services.cameras.get(camera_id)
@@ -109,12 +117,13 @@ async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         admin: bool = True,
         tls: bool = False,
         notifier: Notifier | None = None,
+        data_dir: Path | None = None,
     ) -> RunningServer:
-        settings = parse_settings(config)
-        data_dir = tmp_path / f"data{len(running)}"
-        services = Services(
-            LoadedConfig(settings, "file", None), data_dir, notifier=notifier or Notifier(None)
-        )
+        """``data_dir``: reuse one (a restart); by default each server gets a new one.
+        The config is layered like the real thing (the data dir's settings.yaml on top)."""
+        data_dir = data_dir or tmp_path / f"data{len(running)}"
+        loaded = load_layered(None, data_dir, file=copy.deepcopy(config), autodetect=False)
+        services = Services(loaded, data_dir, notifier=notifier or Notifier(None))
         port = free_port()
         certificate = certificate_files(TLSConfig(self_signed=True), data_dir) if tls else None
         app = create_app(services)
@@ -127,8 +136,17 @@ async def start_server(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         running_server = RunningServer(app, services, base_url, client)
         running_server.uvicorn = server  # a test may stop it early (should_exit)
         running.append((server, task, running_server))
-        if admin:
+
+        async def stop() -> None:
+            server.should_exit = True
+            await asyncio.wait_for(task, 20)
+
+        running_server._stop = stop
+        if admin and not await services.db.run(
+            lambda db: any(u.name == "admin" for u in services.accounts.list_users(db))
+        ):
             await running_server.add_user("admin", role="admin")
+        if admin:
             token = await running_server.token_for("admin")
             client.headers["Authorization"] = f"Bearer {token}"
         return running_server

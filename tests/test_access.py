@@ -29,6 +29,7 @@ SAMPLE_PARAMS = {
     "event_id": "1",
     "recording_id": "1",
     "subscription_id": "1",
+    "section": "events",
 }
 JSON_BODIES: dict[str, Any] = {"POST": {}, "PATCH": {}, "PUT": {}}
 
@@ -102,10 +103,10 @@ async def test_every_websocket_route_refuses_anonymous_handshakes(server):
     ws_routes = [
         r.path for r in all_routes(server_app(server).routes) if isinstance(r, APIWebSocketRoute)
     ]
-    assert ws_routes == ["/api/ws"]
+    assert ws_routes == ["/api/ws", "/api/cameras/{camera_id}/tuner"]
     for path in ws_routes:
         with pytest.raises(WebSocketUpgradeError) as refused:
-            async with aconnect_ws(server.base_url + path, server.anonymous()):
+            async with aconnect_ws(server.base_url + fill(path), server.anonymous()):
                 pass
         assert refused.value.response.status_code == 403
 

@@ -198,4 +198,44 @@ def test_steps_never_change_the_state_they_were_given():
     after, _ = policy.step(before, seen("start", 0), Config())
     assert before.open == {}
     assert before.next_id == 1
-    assert dict(after.open) == {("porch", "motion"): policy.OpenEvent(1, 0)}
+    assert dict(after.open) == {("porch", "motion"): policy.OpenEvent(1, 0, alerted=True)}
+
+
+def quiet_zone(phase: str, at: float, alerting: bool) -> Observation:
+    return Observation("porch", "motion", phase, at, zones=["street"], alerting=alerting)  # type: ignore[arg-type]
+
+
+def test_motion_in_zones_that_do_not_alert_alerts_once_it_reaches_one_that_does():
+    _, decisions = run(
+        [
+            quiet_zone("start", 10, alerting=False),
+            quiet_zone("update", 11, alerting=False),
+            quiet_zone("update", 12, alerting=True),  # walked from the street to the porch
+            quiet_zone("update", 13, alerting=True),
+            quiet_zone("end", 20, alerting=True),
+        ]
+    )
+    assert shape(decisions) == [
+        ("Start", 1),
+        ("Apply", 1),
+        ("Apply", 1),
+        ("Alert", 1),
+        ("Apply", 1),
+        ("Apply", 1),
+        ("End", 1),
+    ]
+    start = decisions[0]
+    assert isinstance(start, Start)
+    assert not start.alert
+    alert = decisions[3]
+    assert isinstance(alert, policy.Alert)
+    assert alert.at == 12
+
+
+def test_a_late_alert_respects_arming_and_the_cooldown():
+    disarmed = [policy.Armed("porch", False), quiet_zone("start", 10, False)]
+    _, decisions = run([*disarmed, quiet_zone("update", 11, True)])
+    assert "Alert" not in [kind for kind, _ in shape(decisions)]
+    recent = [seen("start", 0), seen("end", 1), quiet_zone("start", 10, False)]
+    _, decisions = run([*recent, quiet_zone("update", 20, True)], Config(cooldown_seconds=60))
+    assert "Alert" not in [kind for kind, _ in shape(decisions)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 import yaml
@@ -28,6 +29,7 @@ from camera.motion import (
     downscale,
     step,
 )
+from camera.relight import relight
 from tests import clips
 from tests.clips import OPENCV_DATA, Footage, Outcome, Score, rect, run, score
 
@@ -219,10 +221,53 @@ def test_zones_count_blobs_that_touch_them_and_name_them() -> None:
     assert results[2].zones == ["left"]
 
 
-def test_a_sudden_global_change_recalibrates() -> None:
-    _, results = play([flat(100), flat(100), flat(180), flat(180)], MotionConfig(frames_to_start=1))
+def test_a_sudden_change_of_scene_recalibrates() -> None:
+    """The camera knocked (another view): every pixel changes its own way."""
+    rng = np.random.default_rng(5)
+    view, other = (
+        cv2.resize(
+            rng.integers(30, 230, (9, 16), dtype=np.uint8),
+            SHAPE[::-1],
+            interpolation=cv2.INTER_NEAREST,
+        )
+        for _ in range(2)
+    )
+    _, results = play([view, view, other, other], MotionConfig(frames_to_start=1))
     assert [r.recalibrated for r in results] == [True, False, True, False]
     assert not any(r.motion for r in results)
+
+
+def test_a_sudden_change_of_brightness_is_undone_without_recalibrating() -> None:
+    """A lamp or the exposure: one tone curve for the whole picture."""
+    rng = np.random.default_rng(6)
+    view = rng.integers(40, 200, SHAPE).astype(np.uint8)
+    brighter = np.clip(view * 1.2 + 40, 0, 255).astype(np.uint8)
+    _, results = play([view, view, brighter, brighter], MotionConfig(frames_to_start=1))
+    assert [r.recalibrated for r in results] == [True, False, False, False]
+    assert not any(r.motion for r in results)
+
+
+def test_relight_recovers_a_tone_curve_and_light_from_one_side() -> None:
+    rng = np.random.default_rng(7)
+    background = cv2.GaussianBlur(rng.uniform(30, 220, SHAPE).astype(np.float32), (5, 5), 0)
+    columns = np.linspace(0.0, 1.0, SHAPE[1], dtype=np.float32)[None, :]
+    curves = {
+        "offset": background - 60,
+        "gain": background * 0.4,
+        "gamma": 255 * (background / 255) ** 1.8,
+        "clipped": np.clip(background * 1.6, 0, 255),
+        "side": background * (0.5 + 0.5 * columns),
+    }
+    for name, frame in curves.items():
+        error = np.abs(relight(background, frame.astype(np.float32)) - frame)
+        # well under the default threshold (25) everywhere, and close almost everywhere
+        assert float(np.percentile(error, 99)) < 10, name
+        assert float(error.max()) < 20, name
+    # A moving object is not relit away: it still stands out by its own contrast.
+    frame = background * 0.5
+    frame[60:80, 100:108] -= 50
+    error = np.abs(relight(background, frame.astype(np.float32)) - frame)
+    assert float(error[62:78, 101:107].min()) > 35
 
 
 def test_a_global_shift_below_recalibration_is_compensated() -> None:
@@ -453,6 +498,23 @@ def test_light_ramp_is_compensated_when_the_background_lags() -> None:
     it fires twice before the lag is big enough to recalibrate."""
     outcome = run(QUIET["light ramp +60/20s"], MotionConfig(background_seconds=60.0))
     assert outcome.events == ()
+
+
+@pytest.mark.parametrize("footage", clips.light_clips(), ids=lambda f: f.name)
+def test_slow_changes_of_light_raise_no_event(footage: Footage) -> None:
+    """Issue 12: dusk, dawn, clouds and auto exposure over more than half the brightness
+    range in 15-30 s, with sensor noise, analysed at 5 fps: no event."""
+    outcome = run(footage)
+    assert outcome.events == ()
+
+
+@pytest.mark.parametrize("footage", clips.walker_in_light_clips(), ids=lambda f: f.name)
+def test_a_person_entering_while_the_light_changes_starts_an_event_within_a_second(
+    footage: Footage,
+) -> None:
+    result = score(footage, run(footage))
+    assert (result.detected, result.false_events) == (1, 0)
+    assert result.delays[0] <= 1.0
 
 
 # --- real footage (Debian's opencv-doc) ---------------------------------------------------

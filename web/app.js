@@ -1,7 +1,7 @@
 // Sentrycam dashboard: camera grid, full view (#/camera/<id>), a camera's recordings
-// (#/recordings/<id>[/<ms>]), notice bar, polling, the storage indicator (admins), the user
-// menu (account.js), and the live channel's parts: alert banners, event list and clips,
-// arming, motion regions.
+// (#/recordings/<id>[/<ms>]), the settings (#/settings..., admins: settings.js), notice bar,
+// polling, the storage indicator (admins), the user menu (account.js), and the live
+// channel's parts: alert banners, event list and clips, arming, motion regions.
 //
 // Public test/benchmark hook (kept up to date at all times):
 //   window.sentrycam = {
@@ -16,6 +16,7 @@
 //     playback:    {camera, recording, kind, at, playing, switches} | null
 //                                      the recordings view's player (recordings.js)
 //     notifications: {available, reason, subscribed, devices}  (notifications.js)
+//     tuner:       {reports, last, trial} the motion tuner, while open (tuner.js)
 //   }
 // Latency is measured while a tile's stats overlay is open, or always with ?measure=1
 // (which sets window.sentrycamLatency = true; tests may also set that flag directly).
@@ -30,6 +31,7 @@ import { LiveClient } from '/live.js';
 import { NotificationsPanel } from '/notifications.js';
 import { RecordingsView } from '/recordings.js';
 import { ControlsPanel, DeviceOffers } from '/devices.js';
+import { SettingsView } from '/settings.js';
 import { StorageIndicator } from '/storage.js';
 import { SystemPanel } from '/system.js';
 import { Tile } from '/tile.js';
@@ -62,7 +64,7 @@ let shownRoute = ''; // the route the page shows now (to act on changes only)
 // Views opened by moving deeper in the dashboard (grid -> camera -> recordings): closing one
 // can then just go back in history.
 let backSteps = 0;
-const DEPTH = { grid: 0, camera: 1, recordings: 2 };
+const DEPTH = { grid: 0, camera: 1, recordings: 2, settings: 1 };
 const names = new Map(); // camera id -> display name
 const armed = new Map(); // camera id -> armed, from the live channel
 let eventList = null;
@@ -71,6 +73,7 @@ let storage = null;
 let deviceOffers = null; // new webcams (admins; devices.js)
 let controlsPanel = null; // the full view's webcam controls (admins; devices.js)
 let recordingsView = null;
+let settingsView = null;
 let statusPollTimer = 0;
 let notifications = null;
 let revealedEvent = null; // the event #/events/<id> showed last
@@ -103,6 +106,7 @@ function init() {
       notifications?.setAccess({ everyCamera: admin || me.cameras === null });
       deviceOffers?.setEnabled(admin);
       controlsPanel?.setAdmin(admin);
+      document.getElementById('settings-link').hidden = !admin;
     },
   });
   initLive();
@@ -139,6 +143,10 @@ function initLive() {
   });
   metrics.notifications = notifications.state;
   notifications.start();
+  settingsView = new SettingsView(document.getElementById('settings'), {
+    live,
+    onClose: () => closeView('#/'),
+  });
   live.subscribe(onLiveMessage);
   live.start();
 }
@@ -169,6 +177,7 @@ function onLiveMessage(message) {
       setArmed(message.camera, message.armed);
       break;
     case 'camera':
+    case 'config': // a camera added, changed or removed
       // Status changed: the camera list (and its tiles) catch up now, not at the next poll.
       clearTimeout(statusPollTimer);
       statusPollTimer = setTimeout(poll, STATUS_POLL_DELAY_MS);
@@ -316,6 +325,8 @@ function parseRoute(url = location.href) {
   }
   match = /^#\/camera\/(.+)$/.exec(hash);
   if (match) return { view: 'camera', id: decodeURIComponent(match[1]) };
+  match = /^#\/settings(\/.*)?$/.exec(hash);
+  if (match) return { view: 'settings', rest: match[1] ?? '' };
   return { view: 'grid' };
 }
 
@@ -332,6 +343,10 @@ function onHashChange(event) {
 /** Make the page match the URL: which tile is full, which tiles stream, recordings. */
 function applyRoute() {
   const route = parseRoute();
+  const settings = route.view === 'settings';
+  document.body.classList.toggle('is-settings-view', settings);
+  if (settings) settingsView.open(route.rest);
+  else if (settingsView.isOpen) settingsView.close();
   const known = route.view !== 'grid' && tiles.has(route.id); // unknown camera: the grid
   const full = known && route.view === 'camera' ? route.id : null;
   const recordings = known && route.view === 'recordings' ? route.id : null;
@@ -343,7 +358,8 @@ function applyRoute() {
     tile.setFull(tileId === full);
     // The grid streams every camera; the full view streams only its camera; none behind
     // the recordings (their viewer slots and the phone's data go to the playback).
-    const shouldPlay = !document.hidden && !recordings && (full === null || tileId === full);
+    const shouldPlay =
+      !document.hidden && !recordings && !settings && (full === null || tileId === full);
     if (shouldPlay) tile.play();
     else tile.pause();
   }

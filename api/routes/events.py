@@ -17,7 +17,7 @@ from ..errors import Forbidden, NotFound
 from ..files import safe_file
 from ..models import Event
 from ..payloads import SYSTEM_CAMERA, event_json
-from ..schemas import ActivityOut, ArmState, EventKind, EventOut, EventPage, Problem
+from ..schemas import ActivityOut, ArmingOut, ArmState, EventKind, EventOut, EventPage, Problem
 from ..security import client_address
 from ..services import Services
 from ..services.event_store import clip_of, clips_of
@@ -132,27 +132,45 @@ async def acknowledge(
     return await _event_out(services, await _event(services, principal, event_id))
 
 
-@router.get("/api/cameras/{camera_id}/arm", response_model=ArmState, responses=ERRORS)
-async def get_armed(camera: CameraDep, services: ServicesDep) -> ArmState:
-    return ArmState(armed=services.events.armed(camera.id))
+def arming_out(services: Services, camera_id: str) -> ArmingOut:
+    state = services.arming.state(camera_id)
+    config = services.cameras.config(camera_id)
+    mode = config.schedule.mode if config else "always"
+    zone = services.arming.zone(config) if config else UTC
+    return ArmingOut(
+        armed=state.armed,
+        mode=mode,
+        scheduled=state.scheduled,
+        override=state.override,
+        next_change=state.next_change,
+        next_armed=state.next_armed,
+        timezone=str(zone),
+    )
 
 
-@router.put("/api/cameras/{camera_id}/arm", response_model=ArmState, responses=ERRORS)
+@router.get("/api/cameras/{camera_id}/arm", response_model=ArmingOut, responses=ERRORS)
+async def get_armed(camera: CameraDep, services: ServicesDep) -> ArmingOut:
+    """Whether the camera is armed, what its schedule says and when that changes next."""
+    return arming_out(services, camera.id)
+
+
+@router.put("/api/cameras/{camera_id}/arm", response_model=ArmingOut, responses=ERRORS)
 async def set_armed(
     body: ArmState,
     request: Request,
     camera: CameraDep,
     principal: PrincipalDep,
     services: ServicesDep,
-) -> ArmState:
-    """Arm or disarm a camera: disarmed cameras still record events but raise no alert."""
-    await services.events.set_armed(camera.id, body.armed)
+) -> ArmingOut:
+    """Arm or disarm a camera by hand, until its schedule's next change: disarmed cameras
+    still record events but raise no alert."""
+    await services.arming.manual(camera.id, body.armed)
     client = client_address(request)
     action = "camera_armed" if body.armed else "camera_disarmed"
     await services.db.run(
         lambda db: services.accounts.audit(db, principal.name, action, camera.id, client)
     )
-    return ArmState(armed=body.armed)
+    return arming_out(services, camera.id)
 
 
 @router.get("/api/cameras/{camera_id}/activity", response_model=ActivityOut, responses=ERRORS)

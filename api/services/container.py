@@ -7,7 +7,7 @@ import logging
 import secrets
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from camera import __version__
@@ -16,12 +16,15 @@ from camera.manager import CameraManager
 from camera.webrtc import WebRTCService
 
 from ..accounts import Accounts, session_credential
+from ..config_store import ConfigStore, Layers
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
 from ..passwords import PasswordPool
 from ..sdnotify import Notifier
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
+from .arming import ArmingService
+from .config_service import ConfigService, Parts
 from .devices import DeviceService
 from .event_service import EventService
 from .live_channel import LiveChannel
@@ -68,6 +71,8 @@ class Services:
     systemd: SystemdService = field(init=False)
     system: SystemMonitor = field(init=False)
     devices: DeviceService = field(init=False)
+    arming: ArmingService = field(init=False)
+    configuration: ConfigService = field(init=False)
     # systemd's notify socket (api.sdnotify): the CLI passes the one from the environment.
     notifier: Notifier = field(default_factory=lambda: Notifier(None))
     setup_code: str | None = None
@@ -107,6 +112,28 @@ class Services:
         self.system = SystemMonitor(self.settings.system, self.events, self.data_dir)
         self.systemd = SystemdService(self.notifier, self.cameras, self.webrtc, self.recordings)
         self.devices = DeviceService(self.cameras, self.events, self.data_dir)
+        self.arming = ArmingService(self.db, self.events, self.cameras)
+        self.configuration = self._configuration()
+
+    def _configuration(self) -> ConfigService:
+        """Changes at run time; stored in the data dir when the config was loaded from
+        there (``api.config_store.load_layered``), else (settings built in code) in memory."""
+        found = self.config.layers
+        store: ConfigStore | None = ConfigStore(None, self.data_dir)
+        if not isinstance(found, Layers):
+            dumped = self.settings.model_dump(mode="json", exclude_defaults=True)
+            found, store = Layers(dumped, None, {}), None
+        parts = Parts(
+            self.cameras, self.webrtc, self.recordings, self.events, self.arming, self._adopt
+        )
+        service = ConfigService(found, self.settings, store, self.config.overlay_error, parts)
+        service.register("events", lambda settings: self.events.set_config(settings.events))
+        return service
+
+    def _adopt(self, settings: Settings) -> None:
+        """The settings changed at run time: what the routes read is the new."""
+        self.settings = settings
+        self.config = replace(self.config, settings=settings)
 
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -122,6 +149,7 @@ class Services:
         await self.events.start()
         await self.notifications.start()  # listens to the events before cameras make any
         await self.system.start()
+        await self.arming.start()  # before the cameras: their first events are armed right
         controls = await asyncio.to_thread(self.devices.load_controls)
         await asyncio.to_thread(self.cameras.probe)  # which webcams forward their H.264
         self.cameras.start(asyncio.get_running_loop(), controls)
@@ -158,6 +186,7 @@ class Services:
         await self.cameras.stop()
         await self.notifications.stop()
         await self.system.stop()
+        await self.arming.stop()
         await self.events.stop()
         if self.mqtt is not None:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them

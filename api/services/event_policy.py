@@ -13,10 +13,14 @@ Rules:
   ``end`` with nothing open (the server restarted in between) is ignored;
 * an event longer than ``max_event_seconds`` is split: it ends and a new one starts with
   the same observation, so endless activity stays watchable and alerts come back;
-* an event raises an alert when its camera is armed and the camera's last alert is at least
-  ``cooldown_seconds`` old;
+* an event raises an alert when its camera is armed, the camera's last alert is at least
+  ``cooldown_seconds`` old and its observation is ``alerting`` (motion touching only zones
+  that do not alert is not); an event that did not alert does when a later observation of
+  it is alerting (it reached an alerting zone) and the other two conditions hold;
 * a camera going offline, or coming back online after having been seen, is an instant
   event (start and end at once); the first "online" after start-up is not an event;
+* a camera removed or restarted with new settings ends its open events; it is then new
+  again (its first "online" is no event);
 * a system alert (not tied to a camera, e.g. a full disk) is an instant event under
   camera ``SYSTEM_CAMERA`` that always alerts, at most once per ``SYSTEM_ALERT_INTERVAL_S``
   for each kind.
@@ -74,7 +78,17 @@ class Shutdown:
     at: float
 
 
-Happening = Observation | StatusChanged | SystemAlert | Armed | Shutdown
+@dataclass(frozen=True)
+class CameraGone:
+    """A camera was removed or restarted with new settings: its open events end, and its
+    next "online" is a first one again (not an event)."""
+
+    camera: str
+    at: float
+    detail: str
+
+
+Happening = Observation | StatusChanged | SystemAlert | Armed | Shutdown | CameraGone
 
 # ----- what to do (outputs) ----------------------------------------------------------------
 
@@ -106,6 +120,14 @@ class Apply:
 
 
 @dataclass(frozen=True)
+class Alert:
+    """Open event ``id``, which began without an alert, raises one now."""
+
+    id: int
+    at: float
+
+
+@dataclass(frozen=True)
 class End:
     """Event ``id`` ends at ``at`` (never before it started); ``detail`` replaces its own."""
 
@@ -114,7 +136,7 @@ class End:
     detail: str = ""
 
 
-Decision = Start | Apply | End
+Decision = Start | Apply | End | Alert
 
 # ----- the state -------------------------------------------------------------------------
 
@@ -123,6 +145,7 @@ Decision = Start | Apply | End
 class OpenEvent:
     id: int
     started: float
+    alerted: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +185,10 @@ def step(
         work.system_alert(happening)
     elif isinstance(happening, Armed):
         work.armed[happening.camera] = happening.armed
+    elif isinstance(happening, CameraGone):
+        for key in [key for key in work.open if key[0] == happening.camera]:
+            work.end(key, happening.at, happening.detail)
+        work.seen.discard(happening.camera)
     else:
         for key in list(work.open):
             work.end(key, happening.at, "server stopped")
@@ -206,6 +233,10 @@ class _Work:
             self.start(observation, config)
         else:
             self.decisions.append(Apply(current.id, observation, announce=True))
+            if not current.alerted and self.may_alert(observation, config):
+                self.last_alert[observation.camera] = observation.at
+                self.open[key] = OpenEvent(current.id, current.started, alerted=True)
+                self.decisions.append(Alert(current.id, observation.at))
 
     def status(self, change: StatusChanged, config: PolicyConfig) -> None:
         kind: Kind = "online" if change.online else "offline"
@@ -228,13 +259,19 @@ class _Work:
         self.decisions.append(End(self.next_id, alert.at))
         self.next_id += 1
 
-    def start(self, observation: Observation, config: PolicyConfig) -> None:
+    def may_alert(self, observation: Observation, config: PolicyConfig) -> bool:
         camera = observation.camera
         since_alert = observation.at - self.last_alert.get(camera, NEVER)
-        alert = self.armed.get(camera, True) and since_alert >= config.cooldown_seconds
+        armed = self.armed.get(camera, True)
+        return armed and since_alert >= config.cooldown_seconds and observation.alerting
+
+    def start(self, observation: Observation, config: PolicyConfig) -> None:
+        camera = observation.camera
+        alert = self.may_alert(observation, config)
         if alert:
             self.last_alert[camera] = observation.at
-        self.open[(camera, observation.kind)] = OpenEvent(self.next_id, observation.at)
+        key = (camera, observation.kind)
+        self.open[key] = OpenEvent(self.next_id, observation.at, alerted=alert)
         self.decisions.append(
             Start(
                 self.next_id,

@@ -109,10 +109,21 @@ class EventService:
     def armed(self, camera: str) -> bool:
         return self._policy.is_armed(camera)
 
-    async def set_armed(self, camera: str, armed: bool) -> None:
+    async def set_armed(self, camera: str, armed: bool, persist: bool = True) -> None:
+        """Arm or disarm; ``persist=False`` for the schedule's own changes (the stored row
+        is the last manual choice, see ``api.services.arming``)."""
         self._happen(policy.Armed(camera, armed))
-        await self.store.set_armed(camera, armed)
+        if persist:
+            await self.store.set_armed(camera, armed)
         self.publish({"type": "armed", "camera": camera, "armed": armed}, camera)
+
+    def set_config(self, config: EventsConfig) -> None:
+        """New ``events:`` settings, from the next happening on."""
+        self._config = config
+
+    def camera_gone(self, camera: str, detail: str) -> None:
+        """A camera was removed or restarted: its open events end now."""
+        self._happen(policy.CameraGone(camera, time.time(), detail))
 
     # ----- input (event loop) ----------------------------------------------------------------
 
@@ -140,6 +151,8 @@ class EventService:
                 self._start(decision)
             elif isinstance(decision, policy.Apply):
                 self._apply(decision)
+            elif isinstance(decision, policy.Alert):
+                self._alert(decision)
             else:
                 self._end(decision)
         return decisions
@@ -188,6 +201,13 @@ class EventService:
         if decision.announce:
             message = {"type": "event", "phase": "update", "event": self._json(event)}
             self._publish(message, event.camera, persist=False)
+
+    def _alert(self, decision: policy.Alert) -> None:
+        """An event that began quietly reached an alerting zone."""
+        event = self._open[decision.id]
+        event.alert = True
+        self.store.put_event(event)
+        self.publish({"type": "alert", "event": self._json(event)}, event.camera)
 
     def _end(self, decision: policy.End) -> None:
         event = self._open.pop(decision.id)

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from camera.camera import Camera
 from camera.config import RecordingConfig
 from camera.manager import CameraManager
 from camera.recorder import Recorder, RecordingInfo, RecordingKind
@@ -74,6 +75,7 @@ class RecordingService:
             lambda message: events.system_alert("storage", message),
         )
         self.unavailable: str | None = None
+        self._started = False  # recorders run (storage is there)
 
     # ----- life cycle --------------------------------------------------------------------
 
@@ -95,15 +97,14 @@ class RecordingService:
         self._next_id = await self._db.run(_max_id) + 1
         await self._db.run(self.guard.retention)
         self._events.recordings = self
+        self._started = True
         for camera in self._cameras.all():
-            if camera.config.recording.enabled:
-                recorder = Recorder(camera, self)
-                recorder.start()
-                self.recorders[camera.id] = recorder
+            self.attach(camera)
         self._task = asyncio.create_task(self._run_ops(), name="recordings-db")
         self.guard.start()
 
     async def stop(self) -> None:
+        self._started = False
         await asyncio.gather(*(r.stop() for r in self.recorders.values()))
         self.recorders.clear()
         await self.flush()
@@ -112,6 +113,19 @@ class RecordingService:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self._events.recordings = None
+
+    def attach(self, camera: Camera) -> None:
+        """Start recording a camera, if its settings say so (a camera added at run time)."""
+        if self._started and camera.config.recording.enabled and camera.id not in self.recorders:
+            recorder = Recorder(camera, self)
+            recorder.start()
+            self.recorders[camera.id] = recorder
+
+    async def detach(self, camera_id: str) -> None:
+        """Stop recording a camera: every open file gets its last fragment."""
+        recorder = self.recorders.pop(camera_id, None)
+        if recorder is not None:
+            await recorder.stop()
 
     async def flush(self) -> None:
         """Wait until every queued database change is written."""
