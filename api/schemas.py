@@ -91,6 +91,11 @@ class WebRTCSettings(BaseModel):
     ice_servers: list[IceServerOut] = Field(
         description="Pass as RTCConfiguration.iceServers; empty unless configured."
     )
+    expires_at: int | None = Field(
+        None,
+        description="Unix time when the TURN logins minted for this session expire "
+        "(null: none minted); fetch again before then.",
+    )
 
 
 # ----- accounts ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .health import HealthConfig
 from .motion import MotionConfig
@@ -142,10 +142,45 @@ class CameraConfig(_Model):
         return value
 
 
+ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+
+
 class IceServer(_Model):
-    urls: list[str] = Field(min_length=1)
-    username: str | None = None
-    credential: str | None = None
+    """A STUN or TURN server, with a fixed login or a shared secret to mint logins from."""
+
+    urls: list[str] = Field(
+        min_length=1,
+        description="stun:host:port, turn:host:port?transport=udp|tcp or turns:host:443 "
+        "URLs of one server.",
+    )
+    username: str | None = Field(None, description="Fixed TURN username.")
+    credential: str | None = Field(None, description="Fixed TURN password.")
+    auth_secret: str | None = Field(
+        None,
+        min_length=16,
+        description="coturn's static-auth-secret (use-auth-secret): Sentrycam mints a "
+        "login per session that expires after webrtc.turn_ttl_seconds; the secret never "
+        "reaches a browser. Use ${SENTRYCAM_TURN_SECRET}.",
+    )
+
+    @field_validator("urls")
+    @classmethod
+    def _ice_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(ICE_SCHEMES) or any(ord(c) <= 32 for c in url):
+                raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_login(self) -> IceServer:
+        if self.auth_secret is not None and (self.username or self.credential):
+            raise ValueError("give either auth_secret or username/credential, not both")
+        if (self.username is None) != (self.credential is None):
+            raise ValueError("username and credential go together")
+        turn = any(url.startswith(("turn:", "turns:")) for url in self.urls)
+        if turn and self.auth_secret is None and self.username is None:
+            raise ValueError("a TURN server needs username/credential or auth_secret")
+        return self
 
 
 class WebRTCConfig(_Model):
@@ -157,6 +192,12 @@ class WebRTCConfig(_Model):
         None,
         description="Local IP addresses offered as ICE host candidates; null = every "
         "non-loopback address. Set ['127.0.0.1'] to stay on loopback.",
+    )
+    turn_ttl_seconds: int = Field(
+        3600,
+        ge=60,
+        le=86400,
+        description="Lifetime of the TURN logins minted from an auth_secret.",
     )
     max_viewers: int = Field(10, ge=1, le=100, description="Default viewer cap per camera.")
     connect_timeout_s: float = Field(20.0, gt=0, le=120)

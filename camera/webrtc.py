@@ -18,7 +18,6 @@ from typing import Any
 import aioice.ice
 from aiortc import (
     RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -29,6 +28,7 @@ from aiortc.sdp import SessionDescription
 from .camera import Camera
 from .config import WebRTCConfig
 from .errors import BadOffer, CameraOffline, ViewerLimitReached
+from .ice import resolve, rtc_configuration
 from .tracks import PacketTrack
 
 logger = logging.getLogger(__name__)
@@ -110,13 +110,9 @@ class WebRTCService:
     def session(self, session_id: str) -> ViewerSession | None:
         return self._sessions.get(session_id)
 
-    def _rtc_configuration(self) -> RTCConfiguration:
-        servers = [
-            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-            for s in self._config.ice_servers
-        ]
-        # An empty list (never None): aiortc would otherwise fall back to a public STUN.
-        return RTCConfiguration(iceServers=servers)
+    def _rtc_configuration(self, label: str) -> RTCConfiguration:
+        # Our own peer uses the same servers as the browser, with logins of its own.
+        return rtc_configuration(resolve(self._config, label, time.time()))
 
     async def answer(
         self, camera: Camera, offer_sdp: str, max_viewers: int, owner: int | None = None
@@ -128,8 +124,9 @@ class WebRTCService:
             )
         if camera.status == "offline":
             raise CameraOffline(f"camera {camera.id} is offline: {camera.error}")
-        pc = RTCPeerConnection(self._rtc_configuration())
-        session = ViewerSession(secrets.token_urlsafe(16), camera.id, pc, [], owner)
+        session_id = secrets.token_urlsafe(16)
+        pc = RTCPeerConnection(self._rtc_configuration(f"sentrycam-{session_id[:8]}"))
+        session = ViewerSession(session_id, camera.id, pc, [], owner)
         self._sessions[session.id] = session
         try:
             self._add_tracks(session, camera, {m.kind for m in parsed.media})

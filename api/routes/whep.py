@@ -6,11 +6,13 @@ ICE; PATCH is therefore not offered (405), as the RFC allows.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request, Response
 
 from camera.errors import BadOffer
+from camera.ice import resolve
 from camera.webrtc import MAX_OFFER_BYTES
 
 from ..deps import CameraDep, PrincipalDep, ServicesDep
@@ -38,11 +40,17 @@ async def _read_offer(request: Request, content_type: str | None) -> str:
 
 
 @router.get("/api/webrtc", response_model=WebRTCSettings)
-async def webrtc_settings(services: ServicesDep) -> WebRTCSettings:
-    """What a browser needs before it makes its offer: the configured STUN/TURN servers."""
-    servers = services.config.settings.webrtc.ice_servers
+async def webrtc_settings(services: ServicesDep, principal: PrincipalDep) -> WebRTCSettings:
+    """What a browser needs before it makes its offer: the configured STUN/TURN servers,
+    with TURN logins minted for this user when the server has a shared secret."""
+    config = services.config.settings.webrtc
+    resolved = resolve(config, f"u{principal.user_id}", time.time())
     return WebRTCSettings(
-        ice_servers=[IceServerOut.model_validate(s.model_dump()) for s in servers]
+        ice_servers=[
+            IceServerOut(urls=list(s.urls), username=s.username, credential=s.credential)
+            for s in resolved.servers
+        ],
+        expires_at=resolved.expires_at,
     )
 
 
