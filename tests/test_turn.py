@@ -156,4 +156,18 @@ async def test_chromium_plays_through_the_relay_with_minted_login(
     assert path["local"] == "relay"
     # coturn allocated the relay for the login Sentrycam minted for this user.
     assert f"user <{usernames[0]}>" in turn_server.log_text()
+
+    # The dashboard's own tile goes direct (loopback host candidates) and says so; the
+    # connection check finds the relay and names the path in use.
+    await wait_js(page, "window.sentrycam.path?.demo === 'direct'")
+    assert await page.get_by_test_id("path-demo").inner_text() == "Direct"
+    await page.get_by_test_id("user-menu").click()
+    await page.get_by_test_id("netcheck-open").click()
+    await wait_js(page, "document.querySelector('#netcheck').dataset.state === 'done'")
+    result = await page.evaluate("window.sentrycam.netcheck")
+    assert result["summary"]["relay"] is True
+    assert result["summary"]["host"] is True
+    assert result["path"]["kind"] == "direct", result
+    advice = await page.get_by_test_id("netcheck-advice").inner_text()
+    assert "reaches the camera directly" in advice, result
     await context.close()

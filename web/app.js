@@ -13,6 +13,8 @@
 //                                      the live WebSocket (live.js)
 //     alerts:      count                alert banners shown since page load (alerts.js)
 //     regions:     {cameraId: [[x, y, w, h], ...]}  motion boxes drawn now (normalised)
+//     path:        {cameraId: 'direct'|'relayed'|null}  the chosen ICE path (tile.js)
+//     netcheck:    {summary, path}      the connection check's last result (netcheck.js)
 //     playback:    {camera, recording, kind, at, playing, switches} | null
 //                                      the recordings view's player (recordings.js)
 //     notifications: {available, reason, subscribed, devices}  (notifications.js)
@@ -27,6 +29,7 @@ import { SYSTEM_CAMERA, setSystemHref } from '/format.js';
 import { getJson, UnauthorizedError } from '/http.js';
 import { initMeasurementFromUrl } from '/latency.js';
 import { LiveClient } from '/live.js';
+import { initNetcheck } from '/netcheck.js';
 import { NotificationsPanel } from '/notifications.js';
 import { RecordingsView } from '/recordings.js';
 import { StorageIndicator } from '/storage.js';
@@ -98,6 +101,10 @@ function init() {
       storage?.setEnabled(admin);
       notifications?.setAccess({ everyCamera: admin || me.cameras === null });
     },
+  });
+  initNetcheck(document.getElementById('netcheck'), {
+    currentPath: () =>
+      [...tiles.values()].map((tile) => tile.player.path).find((path) => path) ?? null,
   });
   initLive();
   poll();

@@ -42,6 +42,7 @@ export class Tile {
     this.player = new CameraPlayer(this.video, camera.links.whep, {
       onState: () => this.#renderState(),
       onFrames: (count, metadata) => this.#onFrames(count, metadata),
+      onPath: (path) => this.#renderPath(path),
       offlineReason: () =>
         this.camera.status === 'offline'
           ? `Camera offline${this.camera.error ? `: ${this.camera.error}` : ''}`
@@ -66,6 +67,7 @@ export class Tile {
     this.video = $('video');
     this.nameEl = $('.tile-name');
     this.stateEl = $('.tile-state');
+    this.pathEl = $('.tile-path');
     this.msgEl = $('.tile-msg');
     this.statsEl = $('.tile-stats');
     this.infoBtn = $('.btn-info');
@@ -79,6 +81,7 @@ export class Tile {
     this.el.dataset.testid = `tile-${this.id}`;
     this.video.dataset.testid = `video-${this.id}`;
     this.stateEl.dataset.testid = `state-${this.id}`;
+    this.pathEl.dataset.testid = `path-${this.id}`;
     this.armBtn.dataset.testid = `arm-${this.id}`;
     this.regionsEl.dataset.testid = `regions-${this.id}`;
     this.video.muted = true;
@@ -332,6 +335,18 @@ export class Tile {
     this.msgEl.textContent = message;
     this.msgEl.hidden = !message;
     if (state !== 'live') this.lastLatency = null;
+  }
+
+  /** The badge that says whether video comes directly or through the TURN relay. */
+  #renderPath(path) {
+    this.metrics.path ??= {};
+    this.metrics.path[this.id] = path?.kind ?? null;
+    this.pathEl.hidden = !path;
+    if (!path) return;
+    this.pathEl.dataset.path = path.kind;
+    this.pathEl.textContent = path.kind === 'relayed' ? 'Relayed' : 'Direct';
+    const rtt = path.rttMs === null ? '' : `, round trip ${path.rttMs} ms`;
+    this.pathEl.title = `${path.kind === 'relayed' ? 'Through the TURN relay' : 'Direct connection'} (${path.local}${rtt})`;
   }
 
   #renderAudio() {
