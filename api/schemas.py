@@ -98,6 +98,17 @@ class WebRTCSettings(BaseModel):
     )
 
 
+class ViewerQuality(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quality: Literal["high", "low", "auto"] = Field(
+        description="high: the main stream; low: the light one; auto: chosen by the link."
+    )
+    layer: Literal["high", "low"] | None = Field(
+        None, description="(answer only) the stream this viewer is on or moving to now."
+    )
+
+
 # ----- accounts ------------------------------------------------------------------------------
 
 UserName = Annotated[str, Field(pattern=NAME_PATTERN, description="Letters, digits, . _ @ -")]

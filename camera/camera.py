@@ -45,6 +45,7 @@ from .errors import CameraOffline
 from .hub import PacketHub
 from .media import Packet
 from .sources import MicSource, make_video_source
+from .substream import Substream
 from .supervisor import SupervisedReader
 from .threads import forbid_loop, require_loop
 
@@ -85,6 +86,10 @@ class Camera:
             on_keyframe_request=None if self._copy else self._request_keyframe,
             on_demand=self._set_video_demand,
             cache_gop=self._copy,
+        )
+        # The light second encoding (camera.substream), fed from the same frames.
+        self.light: Substream | None = (
+            Substream(config, self._publish, self.logger) if config.substream.enabled else None
         )
         self.audio: PacketHub | None = (
             PacketHub("audio", keyframed=False, on_demand=self._set_audio_demand)
@@ -151,12 +156,16 @@ class Camera:
 
     async def stop(self) -> None:
         self.video.close()
+        if self.light:
+            self.light.close()
         if self.audio:
             self.audio.close()
         await asyncio.gather(*(asyncio.to_thread(r.stop) for r in self._readers))
         # libav frees codec contexts when they are collected.
         self._encoder = None
         self._audio_encoder = None
+        if self.light:
+            self.light.release()
 
     # ----- status -----------------------------------------------------------------------
 
@@ -174,6 +183,8 @@ class Camera:
         self.error = error
         if not online:
             self.video.reset()
+            if self.light:
+                self.light.hub.reset()
         if changed:
             for listener in self.status_listeners:
                 listener(self)
@@ -237,13 +248,16 @@ class Camera:
         self._readers[0].mark_online()
         self._frame_times.append(now)
         self._store_frame(frame, now)
+        pts = self._next_video_pts(now)
+        if self.light:
+            self.light.on_frame(frame, now, pts)
         if self._video_demand:
             if self._encoder is None:
                 self._encoder = open_video_encoder(self.config)
                 self._encoder_name = self._encoder.codec_name
                 self.encoder_starts += 1
                 self.logger.info("encoder %s started", self._encoder_name)
-            for packet in self._encoder.encode(frame, self._next_video_pts(now)):
+            for packet in self._encoder.encode(frame, pts):
                 self._publish(self.video, packet, packet.is_keyframe)
         # Linger a little: a viewer reconnecting (page reload, network blip) should not pay
         # for a new encoder, nor the allocator for a churn of large buffers.
@@ -256,8 +270,9 @@ class Camera:
         now = time.monotonic()
         self._readers[0].mark_online()
         self._frame_times.append(now)
-        # Passthrough cameras decode only for the detectors and for snapshots.
-        if self._analysing or now < self._decode_until:
+        # Passthrough cameras decode only for the detectors, snapshots and the light stream.
+        light = self.light is not None and self.light.wanted
+        if light or self._analysing or now < self._decode_until:
             self._decode(packet, stream)
         else:
             self._copy_decoding = False
@@ -288,7 +303,10 @@ class Camera:
             self._copy_decoding = False
             return
         for frame in frames:
-            self._store_frame(frame, time.monotonic())
+            now = time.monotonic()
+            self._store_frame(frame, now)
+            if self.light:
+                self.light.on_frame(frame, now, int((now - self._epoch) * 90000))
 
     def on_audio_frame(self, frame: av.AudioFrame) -> None:
         forbid_loop("encoding audio")

@@ -10,6 +10,7 @@ storage) and the loading of the file are in ``api.settings``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -62,6 +63,22 @@ class RecordingConfig(_Model):
     @property
     def enabled(self) -> bool:
         return self.events or self.continuous
+
+
+class SubstreamConfig(_Model):
+    """The light second encoding for weak links and phone grids, encoded only on demand."""
+
+    enabled: bool = Field(
+        True, description="Offer the light stream (quality=low|auto); false: main only."
+    )
+    width: int = Field(
+        640, ge=160, le=1920, multiple_of=2, description="Width of the light stream."
+    )
+    height: int = Field(
+        360, ge=90, le=1080, multiple_of=2, description="Height of the light stream."
+    )
+    fps: float = Field(15.0, gt=0, le=30, description="Frame rate (at most the camera's).")
+    bitrate_kbps: int = Field(300, ge=50, le=4000, description="Target bitrate.")
 
 
 class CameraConfig(_Model):
@@ -117,6 +134,12 @@ class CameraConfig(_Model):
     sound: SoundConfig = Field(default_factory=SoundConfig)
     health: HealthConfig = Field(default_factory=HealthConfig)
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    substream: SubstreamConfig = Field(default_factory=SubstreamConfig)
+    speaker: str | None = Field(
+        None,
+        description="ALSA playback device for talk-back (hw:1,0, plughw:CARD=...); "
+        "null: the camera has no speaker.",
+    )
 
     @property
     def display_name(self) -> str:
@@ -131,6 +154,27 @@ class CameraConfig(_Model):
         if "://" in self.source:
             return "url"
         return "file"
+
+    def substream_config(self) -> CameraConfig:
+        """This camera's settings as the light stream's encoder sees them."""
+        sub = self.substream
+        return self.model_copy(
+            update={
+                "width": sub.width,
+                "height": sub.height,
+                "fps": min(sub.fps, self.fps),
+                "bitrate_kbps": sub.bitrate_kbps,
+                # Copy cameras decode for the light stream and encode it themselves.
+                "encoder": "auto" if self.encoder == "copy" else self.encoder,
+            }
+        )
+
+    @field_validator("speaker")
+    @classmethod
+    def _speaker_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_:,.=-]{1,64}", value):
+            raise ValueError("must be an ALSA device name such as hw:1,0 or plughw:CARD=X")
+        return value
 
     @field_validator("source")
     @classmethod

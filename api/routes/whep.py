@@ -7,9 +7,9 @@ ICE; PATCH is therefore not offered (405), as the RFC allows.
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from camera.errors import BadOffer
 from camera.ice import resolve
@@ -17,11 +17,15 @@ from camera.webrtc import MAX_OFFER_BYTES
 
 from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..errors import NotFound, PayloadTooLarge, UnsupportedMediaType
-from ..schemas import IceServerOut, Problem, WebRTCSettings
+from ..schemas import IceServerOut, Problem, ViewerQuality, WebRTCSettings
 
 router = APIRouter(tags=["webrtc"])
 
 SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+QualityQuery = Annotated[
+    Literal["high", "low", "auto"],
+    Query(description="high: the main stream; low: the light one; auto: chosen by the link."),
+]
 
 
 async def _read_offer(request: Request, content_type: str | None) -> str:
@@ -82,11 +86,17 @@ async def whep_offer(
     services: ServicesDep,
     principal: PrincipalDep,
     content_type: Annotated[str | None, Header()] = None,
+    quality: QualityQuery = "high",
 ) -> Response:
-    """Start watching a camera: post an SDP offer, get the answer (H.264 + Opus)."""
+    """Start watching a camera: post an SDP offer, get the answer (H.264 + Opus).
+
+    `quality`: `high` the main stream, `low` the camera's light stream, `auto` starts low
+    on a link that leaves the LAN and moves between them with the link's loss, round trip
+    and bandwidth estimate (at a keyframe, no renegotiation). Without a light stream
+    (`substream.enabled: false`) every choice gets the main one."""
     offer = await _read_offer(request, content_type)
     max_viewers = services.cameras.max_viewers(camera)
-    session = await services.webrtc.answer(camera, offer, max_viewers, principal.user_id)
+    session = await services.webrtc.answer(camera, offer, max_viewers, principal.user_id, quality)
     location = f"/api/cameras/{camera.id}/whep/{session.id}"
     return Response(
         session.answer_sdp,
@@ -94,6 +104,36 @@ async def whep_offer(
         media_type="application/sdp",
         headers={"Location": location},
     )
+
+
+@router.put(
+    "/api/cameras/{camera_id}/whep/{session_id}/quality",
+    response_model=ViewerQuality,
+    responses={404: {"model": Problem}},
+)
+async def whep_quality(
+    camera: CameraDep,
+    session_id: SessionId,
+    body: ViewerQuality,
+    services: ServicesDep,
+    principal: PrincipalDep,
+) -> ViewerQuality:
+    """Change a session's quality (high, low, auto) without renegotiating: the video moves
+    to the other stream at its next keyframe."""
+    _own_session(services, camera.id, session_id, principal)
+    session = services.webrtc.set_quality(session_id, body.quality)
+    assert session is not None
+    track = services.webrtc.video_track(session)
+    return ViewerQuality(quality=session.quality, layer=track.target if track else None)
+
+
+def _own_session(
+    services: ServicesDep, camera_id: str, session_id: str, principal: PrincipalDep
+) -> None:
+    session = services.webrtc.session(session_id)
+    mine = session is not None and (principal.is_admin or session.owner == principal.user_id)
+    if session is None or session.camera_id != camera_id or not mine:
+        raise NotFound("no such viewer session (it may have ended already)")
 
 
 @router.delete(
@@ -106,9 +146,6 @@ async def whep_delete(
     camera: CameraDep, session_id: SessionId, services: ServicesDep, principal: PrincipalDep
 ) -> Response:
     """Hang up a viewer session (your own; an admin may hang up anyone's)."""
-    session = services.webrtc.session(session_id)
-    mine = session is not None and (principal.is_admin or session.owner == principal.user_id)
-    if session is None or session.camera_id != camera.id or not mine:
-        raise NotFound("no such viewer session (it may have ended already)")
+    _own_session(services, camera.id, session_id, principal)
     await services.webrtc.close(session_id)
     return Response(status_code=204)
