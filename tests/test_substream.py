@@ -252,3 +252,30 @@ async def test_light_stream_off_means_main_for_everyone(start_server: Any) -> No
     assert response.json() == {"quality": "low", "layer": "high"}
     await hang_up(server.client, viewer)
     await wait_until(lambda: server.services.webrtc.viewers("demo") == 0, 10, "hung up")
+
+
+@pytest.mark.browser
+async def test_phone_grid_plays_light_streams_and_full_view_the_main_one(
+    start_server: Any, browser: Any
+) -> None:
+    from tests.browser import PHONE, logged_in_context, wait_js
+
+    config = light_config()
+    config["cameras"].append({**config["cameras"][0], "id": "yard"})
+    server = await start_server(config)
+    await server.wait_online("demo")
+    context = await logged_in_context(server, browser, viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(server.base_url + "/")
+    width = "document.querySelector('[data-testid=video-{}]').videoWidth"
+    await wait_js(page, f"{width.format('demo')} === 320 && {width.format('yard')} === 320")
+    webrtc = server.services.webrtc
+    assert sorted(s.quality for s in webrtc.sessions()) == ["low", "low"]
+    demo_session = next(s for s in webrtc.sessions() if s.camera_id == "demo")
+    await page.goto(server.base_url + "/#/camera/demo")
+    await wait_js(page, f"{width.format('demo')} === 640")
+    # The same session moved to the main stream: no new offer, no renegotiation.
+    assert [s.id for s in webrtc.sessions() if s.camera_id == "demo"] == [demo_session.id]
+    assert demo_session.quality == "auto"
+    assert server.camera("demo").light.starts == 1
+    await context.close()

@@ -31,6 +31,7 @@ import { initMeasurementFromUrl } from '/latency.js';
 import { LiveClient } from '/live.js';
 import { initNetcheck } from '/netcheck.js';
 import { NotificationsPanel } from '/notifications.js';
+import { qualityFor } from '/quality.js';
 import { RecordingsView } from '/recordings.js';
 import { StorageIndicator } from '/storage.js';
 import { Tile } from '/tile.js';
@@ -337,8 +338,13 @@ function applyRoute() {
   fullId = full;
   document.body.classList.toggle('is-full-view', Boolean(full));
   document.body.classList.toggle('is-recordings-view', Boolean(recordings));
+  const narrow = window.matchMedia('(max-width: 700px)').matches;
+  const saveData = Boolean(navigator.connection?.saveData);
   for (const [tileId, tile] of tiles) {
     tile.setFull(tileId === full);
+    tile.player.setQuality(
+      qualityFor({ full: tileId === full, narrow, tiles: tiles.size, saveData }),
+    );
     // The grid streams every camera; the full view streams only its camera; none behind
     // the recordings (their viewer slots and the phone's data go to the playback).
     const shouldPlay = !document.hidden && !recordings && (full === null || tileId === full);

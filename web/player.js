@@ -6,8 +6,9 @@
 // 'idle' (stopped on purpose: another camera is in full view, or the page is hidden).
 
 import { WhepSession, rtcConfiguration } from '/whep.js';
-import { HttpError, UnauthorizedError } from '/http.js';
+import { HttpError, UnauthorizedError, apiFetch } from '/http.js';
 import { describePath } from '/connectivity.js';
+import { whepUrlWith } from '/quality.js';
 import { readVideoStats } from '/stats.js';
 
 const BACKOFF_INITIAL_MS = 1000;
@@ -24,6 +25,7 @@ export class CameraPlayer {
   state = 'idle';
   detail = null; // human-readable reason for the current state, if any
   path = null; // describePath(): direct or relayed, the round trip (while connected)
+  quality = 'auto'; // high | low | auto (quality.js), sent with the offer
 
   #video;
   #whepUrl;
@@ -69,6 +71,22 @@ export class CameraPlayer {
   /** The current RTCPeerConnection, or null between sessions. */
   get pc() {
     return this.#session?.pc ?? null;
+  }
+
+  /**
+   * Ask for another stream: the running session moves at the server's next keyframe, with
+   * no renegotiation (PUT .../quality); a failure only means the next session asks anew.
+   */
+  setQuality(quality) {
+    if (quality === this.quality) return;
+    this.quality = quality;
+    const url = this.#session?.sessionUrl;
+    if (!url) return;
+    apiFetch(`${url}/quality`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ quality }),
+    }).catch(() => {});
   }
 
   /** Start streaming (no-op if already running). */
@@ -118,7 +136,7 @@ export class CameraPlayer {
     }
     let session;
     try {
-      session = new WhepSession(this.#whepUrl, await rtcConfiguration());
+      session = new WhepSession(whepUrlWith(this.#whepUrl, this.quality), await rtcConfiguration());
       if (gen !== this.#gen) return;
       this.#session = session;
       session.pc.addEventListener('connectionstatechange', () => this.#onConnectionState(gen));
