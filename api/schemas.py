@@ -109,6 +109,13 @@ class ViewerQuality(BaseModel):
     )
 
 
+class TalkState(BaseModel):
+    speaker: bool = Field(description="The camera has a speaker to talk through.")
+    talking: bool = Field(description="Someone talks through it now.")
+    user: str | None = Field(None, description="Who talks (null: nobody).")
+    since: str | None = Field(None, description="Since when (ISO 8601, UTC).")
+
+
 # ----- accounts ------------------------------------------------------------------------------
 
 UserName = Annotated[str, Field(pattern=NAME_PATTERN, description="Letters, digits, . _ @ -")]

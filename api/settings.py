@@ -30,6 +30,7 @@ from pydantic import (
 from camera.config import CameraConfig, WebRTCConfig
 from camera.errors import ConfigError
 from camera.manager import ConfigSource, autodetect_cameras
+from camera.talk import TalkConfig
 
 from .mqtt_config import MqttConfig
 from .notifications.config import NotificationsConfig
@@ -160,6 +161,7 @@ class Settings(_Model):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     webrtc: WebRTCConfig = Field(default_factory=WebRTCConfig)
+    talk: TalkConfig = Field(default_factory=TalkConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     mqtt: MqttConfig | None = Field(

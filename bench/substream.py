@@ -53,8 +53,7 @@ async def main(seconds: float, switches: int) -> dict[str, Any]:
     camera.start()
     assert camera.light is not None
     try:
-        while camera.status != "online":
-            await asyncio.sleep(0.1)
+        await camera.latest_frame(timeout=20)  # online and delivering
         stop = asyncio.Event()
         high = PacketTrack(camera.video, 30, light=camera.light.hub)
         drainer = asyncio.create_task(drain(high, stop), name="bench-drain-high")

@@ -12,7 +12,7 @@ Thread ownership (checked by ``camera.threads`` where a mistake would be silent)
 
 * the **event loop** owns the hubs, ``status``/``error``, the listeners, the frame
   waiters, and writes the demand flags (``_video_demand``, ``_audio_demand``,
-  ``_demand_ended``) and ``_decode_until``, which the reader only reads;
+  ``_demand_ended``), ``_decode_until`` and ``_mic_gain``, which the readers only read;
 * the **video reader thread** owns the encoder, the bitstream filter, ``_last_video_pts``,
   the analyzer and the frame times; it publishes ``_latest`` (frame and time, one tuple
   assigned at once) and ``_encoder_name``/``_copy_size`` as single assignments the loop
@@ -45,6 +45,7 @@ from .errors import CameraOffline
 from .hub import PacketHub
 from .media import Packet
 from .sources import MicSource, make_video_source
+from .speaker import attenuate
 from .substream import Substream
 from .supervisor import SupervisedReader
 from .threads import forbid_loop, require_loop
@@ -108,6 +109,7 @@ class Camera:
         self._demand_ended = 0.0
         self._audio_demand = False
         self._decode_until = 0.0
+        self._mic_gain = 1.0  # below 1 while someone talks through the speaker (talk.py)
         # ----- owned by the video reader thread
         self._encoder: VideoEncoder | None = None
         self._last_video_pts = -1
@@ -232,6 +234,11 @@ class Camera:
     def _set_audio_demand(self, wanted: bool) -> None:
         self._audio_demand = wanted
 
+    def set_microphone_gain(self, gain: float) -> None:
+        """Mute (0) or duck the microphone while the speaker talks; 1 restores it."""
+        require_loop("the microphone's gain")
+        self._mic_gain = gain
+
     def _request_keyframe(self) -> None:
         encoder = self._encoder
         if encoder is not None:
@@ -313,7 +320,13 @@ class Camera:
         hub = self.audio
         if hub is None:
             return
-        self._analyse(frame, time.time())
+        gain = self._mic_gain
+        if gain < 1.0:
+            # Our own speaker would come back through the microphone: no sound events, and
+            # viewers hear it muted or ducked.
+            frame = attenuate(frame, gain)
+        else:
+            self._analyse(frame, time.time())
         if not self._audio_demand:
             self._audio_encoder = None
             return

@@ -301,7 +301,7 @@ class WebRTCService:
             return False
         for track in session.tracks:
             track.stop()
-        await _close_peer(session.pc)
+        await close_peer(session.pc)
         return True
 
     async def close_user(self, user_id: int) -> None:
@@ -317,7 +317,7 @@ class WebRTCService:
                 await task
 
 
-async def _close_peer(pc: RTCPeerConnection) -> None:
+async def close_peer(pc: RTCPeerConnection) -> None:
     try:
         await pc.close()
     except AttributeError:

@@ -28,7 +28,7 @@ QualityQuery = Annotated[
 ]
 
 
-async def _read_offer(request: Request, content_type: str | None) -> str:
+async def read_offer(request: Request, content_type: str | None) -> str:
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != "application/sdp":
         raise UnsupportedMediaType("the offer must be sent as Content-Type: application/sdp")
@@ -94,7 +94,7 @@ async def whep_offer(
     on a link that leaves the LAN and moves between them with the link's loss, round trip
     and bandwidth estimate (at a keyframe, no renegotiation). Without a light stream
     (`substream.enabled: false`) every choice gets the main one."""
-    offer = await _read_offer(request, content_type)
+    offer = await read_offer(request, content_type)
     max_viewers = services.cameras.max_viewers(camera)
     session = await services.webrtc.answer(camera, offer, max_viewers, principal.user_id, quality)
     location = f"/api/cameras/{camera.id}/whep/{session.id}"

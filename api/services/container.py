@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from camera import __version__
+from camera.camera import Camera
 from camera.manager import CameraManager
+from camera.talk import TalkService, TalkSession
 from camera.webrtc import WebRTCService
 
 from ..accounts import Accounts
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
+from ..payloads import talk_message
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
 from .event_service import EventService
@@ -48,6 +51,7 @@ class Services:
     settings: Settings = field(init=False)
     cameras: CameraManager = field(init=False)
     webrtc: WebRTCService = field(init=False)
+    talk: TalkService = field(init=False)
     db: Database = field(init=False)
     accounts: Accounts = field(init=False)
     throttle: LoginThrottle = field(init=False)
@@ -63,6 +67,7 @@ class Services:
         security = self.settings.security
         self.cameras = CameraManager(self.settings.cameras, self.settings.webrtc)
         self.webrtc = WebRTCService(self.settings.webrtc)
+        self.talk = TalkService(self.settings.webrtc, self.settings.talk, on_change=self._talking)
         self.db = Database(database_url(self.settings.database.url, self.data_dir))
         self.accounts = Accounts(
             security.min_password_length, security.session_days, security.session_idle_days
@@ -119,6 +124,7 @@ class Services:
         # Viewers first (they hold subscriptions), then the sources and encoders.
         await self.live.close_all()
         await self.webrtc.close_all()
+        await self.talk.close_all()
         await self.recordings.stop()  # every file gets its last fragment
         await self.cameras.stop()
         await self.notifications.stop()
@@ -126,6 +132,10 @@ class Services:
         if self.mqtt is not None:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them
         self.db.close()
+
+    def _talking(self, camera: Camera, session: TalkSession | None) -> None:
+        """Everyone who sees the camera learns who talks through it (live message)."""
+        self.events.publish(talk_message(camera.id, session), camera.id)
 
     async def end_sessions(self, session_hashes: list[str], user_id: int | None = None) -> None:
         """Revocation reaches live connections too, not only future requests."""
