@@ -56,6 +56,14 @@ class MqttStatus(BaseModel):
 class CameraLinks(BaseModel):
     whep: str
     snapshot: str
+    talk: str | None = Field(None, description="Talk-back endpoint; null: no speaker.")
+
+
+class LightStream(BaseModel):
+    width: int
+    height: int
+    fps: float
+    bitrate_kbps: int
 
 
 class CameraOut(BaseModel):
@@ -73,6 +81,10 @@ class CameraOut(BaseModel):
     viewers: int
     max_viewers: int
     links: CameraLinks
+    speaker: bool = Field(False, description="The camera has a speaker for talk-back.")
+    light: LightStream | None = Field(
+        None, description="The light second stream (quality=low|auto); null: none."
+    )
 
 
 class CameraList(BaseModel):

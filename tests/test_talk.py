@@ -150,3 +150,44 @@ def test_attenuate_keeps_format_and_scales() -> None:
     )
     assert int(quiet.to_ndarray().max()) == 1000
     assert int(attenuate(frame, 0.0).to_ndarray().max()) == 0
+
+
+@pytest.mark.browser
+async def test_dashboard_push_to_talk_with_a_fake_microphone(
+    start_server: Any, browser: Any, tmp_path: Path
+) -> None:
+    from tests.browser import PHONE, logged_in_context, wait_js
+
+    server = await start_server(demo_config(speaker="hw:Loopback,0"))
+    wav = tmp_path / "speaker.wav"
+    server.services.talk.open_speaker = lambda camera: (str(wav), "wav")
+    await server.wait_online("demo")
+    await server.add_user("bob", role="admin")
+    context = await logged_in_context(server, browser, viewport=PHONE, permissions=["microphone"])
+    talker = await context.new_page()
+    await talker.goto(server.base_url + "/")
+    watcher = await (await logged_in_context(server, browser, "bob")).new_page()
+    await watcher.goto(server.base_url + "/")
+    button = talker.get_by_test_id("talk-demo")
+    await button.wait_for()
+    box = await button.bounding_box()
+    assert box is not None
+    await talker.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await talker.mouse.down()  # hold to talk
+    await wait_js(
+        talker, "document.querySelector('[data-testid=tile-demo]').dataset.talk === 'talking'"
+    )
+    session = server.services.talk.current("demo")
+    assert session is not None
+    assert session.user_name == "admin"
+    await wait_until(lambda: session.speaker.frames_written > 25, 20, "speech at the speaker")
+    # Everyone else sees who is talking; a second talker is refused.
+    await wait_js(
+        watcher,
+        "document.querySelector('[data-testid=talker-demo]').textContent === 'admin is talking'",
+    )
+    _, refused = await talk(await server.client_for("bob"))
+    assert refused.status_code == 409
+    await talker.mouse.up()  # release: the session ends
+    await wait_until(lambda: server.services.talk.current("demo") is None, 10, "talk ended")
+    await wait_js(watcher, "document.querySelector('[data-testid=talker-demo]').hidden")

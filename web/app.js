@@ -167,6 +167,9 @@ function onLiveMessage(message) {
     case 'armed':
       setArmed(message.camera, message.armed);
       break;
+    case 'talk':
+      tiles.get(message.camera)?.setTalker(message.talking ? message.user : null);
+      break;
     case 'camera':
       // Status changed: the camera list (and its tiles) catch up now, not at the next poll.
       clearTimeout(statusPollTimer);

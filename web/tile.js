@@ -5,6 +5,7 @@
 import { apiFetch, httpError, UnauthorizedError } from '/http.js';
 import { ActivityChart } from '/chart.js';
 import { CameraPlayer } from '/player.js';
+import { holdToTalk } from '/talk.js';
 import { StatsOverlay } from '/stats.js';
 import { TimestampReader, latencyFromStamp, recordLatency, measurementForced } from '/latency.js';
 
@@ -77,6 +78,12 @@ export class Tile {
     this.armBtn = $('.btn-arm');
     this.regionsEl = $('.tile-regions');
     this.activityEl = $('.tile-activity');
+    this.talkBtn = $('.btn-talk');
+    this.talkEl = $('.tile-talk');
+    this.talkBtn.dataset.testid = `talk-${this.id}`;
+    this.talkEl.dataset.testid = `talker-${this.id}`;
+    this.talkState = 'idle'; // idle | starting | talking | refused (this device)
+    this.talker = null; // who talks through this camera now (live `talk` messages)
 
     this.el.dataset.testid = `tile-${this.id}`;
     this.video.dataset.testid = `video-${this.id}`;
@@ -112,6 +119,14 @@ export class Tile {
       this.el.style.setProperty('--aspect', `${camera.width} / ${camera.height}`);
     }
     this.audioBtn.hidden = !camera.audio;
+    if (camera.links.talk && !this.talkControl) {
+      this.talkControl = holdToTalk(this.talkBtn, camera.links.talk, (state, detail) => {
+        this.talkState = state;
+        this.talkDetail = detail;
+        this.#renderTalk();
+      });
+    }
+    this.talkBtn.hidden = !camera.links.talk;
     if (!camera.audio && !this.video.muted) this.video.muted = true;
     if (wasOffline && camera.status === 'online') this.player.retryNow();
     this.#renderState();
@@ -284,7 +299,27 @@ export class Tile {
     this.infoBtn.setAttribute('aria-pressed', String(this.stats.isOpen));
   }
 
+  /** A live `talk` message: who talks through this camera now (null: nobody). */
+  setTalker(user) {
+    this.talker = user;
+    this.#renderTalk();
+  }
+
+  #renderTalk() {
+    const mine = this.talkState === 'talking' || this.talkState === 'starting';
+    this.talkBtn.setAttribute('aria-pressed', String(mine));
+    this.talkBtn.classList.toggle('is-talking', this.talkState === 'talking');
+    this.el.dataset.talk = this.talkState;
+    let text = '';
+    if (this.talkState === 'talking') text = 'Talking…';
+    else if (this.talkState === 'refused') text = this.talkDetail ?? 'Cannot talk now';
+    else if (this.talker) text = `${this.talker} is talking`;
+    this.talkEl.textContent = text;
+    this.talkEl.hidden = !text;
+  }
+
   destroy() {
+    this.talkControl?.stop();
     this.stats.close();
     this.chart.hide();
     this.resizeObserver.disconnect();

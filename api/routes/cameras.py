@@ -8,7 +8,7 @@ from camera.camera import Camera
 from camera.snapshots import encode_jpeg
 
 from ..deps import CameraDep, PrincipalDep, ServicesDep
-from ..schemas import CameraLinks, CameraList, CameraOut, Problem
+from ..schemas import CameraLinks, CameraList, CameraOut, LightStream, Problem
 from ..services import Services
 
 router = APIRouter(tags=["cameras"])
@@ -31,7 +31,22 @@ def camera_out(camera: Camera, services: Services) -> CameraOut:
         audio=info.audio,
         viewers=services.webrtc.viewers(camera.id),
         max_viewers=services.cameras.max_viewers(camera),
-        links=CameraLinks(whep=f"{base}/whep", snapshot=f"{base}/snapshot.jpg"),
+        links=CameraLinks(
+            whep=f"{base}/whep",
+            snapshot=f"{base}/snapshot.jpg",
+            talk=f"{base}/talk" if camera.config.speaker else None,
+        ),
+        speaker=camera.config.speaker is not None,
+        light=_light(camera),
+    )
+
+
+def _light(camera: Camera) -> LightStream | None:
+    if camera.light is None:
+        return None
+    config = camera.light.config
+    return LightStream(
+        width=config.width, height=config.height, fps=config.fps, bitrate_kbps=config.bitrate_kbps
     )
 
 
