@@ -194,7 +194,7 @@ class WebRTCService:
                 session.pc, sender, "video/H264" if hub.kind == "video" else "audio/opus"
             )
             if hub.kind == "video":
-                _forward_keyframe_requests(sender, track.request_keyframe)
+                forward_keyframe_requests(sender, track.request_keyframe)
                 session.link = LinkMonitor(sender)
             session.tracks.append(track)
 
@@ -330,7 +330,7 @@ async def close_peer(pc: RTCPeerConnection) -> None:
                 await transport.transport.stop()
 
 
-def _forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
+def forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
     """PLI/FIR from the viewer must reach the shared encoder.
 
     For packet tracks aiortc only sets a private flag that its own (skipped) encoder would

@@ -20,8 +20,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 # A real MQTT broker for the Home Assistant tests (started by a fixture on a free port).
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
-# coturn: the TURN relay the remote-viewing tests play through (started on loopback).
+# coturn: the TURN relay the remote-viewing tests play through; Janus: the media server
+# the publish test sends a camera to (both started on loopback by fixtures).
 command -v turnserver >/dev/null 2>&1 || need+=(coturn)
+command -v janus >/dev/null 2>&1 || need+=(janus)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"

@@ -6,12 +6,15 @@ import asyncio
 import logging
 import secrets
 import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from camera import __version__
 from camera.camera import Camera
+from camera.ice import resolve
 from camera.manager import CameraManager
+from camera.publish import PublishService
 from camera.talk import TalkService, TalkSession
 from camera.webrtc import WebRTCService
 
@@ -52,6 +55,7 @@ class Services:
     cameras: CameraManager = field(init=False)
     webrtc: WebRTCService = field(init=False)
     talk: TalkService = field(init=False)
+    publish: PublishService = field(init=False)
     db: Database = field(init=False)
     accounts: Accounts = field(init=False)
     throttle: LoginThrottle = field(init=False)
@@ -68,6 +72,10 @@ class Services:
         self.cameras = CameraManager(self.settings.cameras, self.settings.webrtc)
         self.webrtc = WebRTCService(self.settings.webrtc)
         self.talk = TalkService(self.settings.webrtc, self.settings.talk, on_change=self._talking)
+        webrtc = self.settings.webrtc
+        self.publish = PublishService(
+            self.settings.publish, lambda label: resolve(webrtc, label, time.time())
+        )
         self.db = Database(database_url(self.settings.database.url, self.data_dir))
         self.accounts = Accounts(
             security.min_password_length, security.session_days, security.session_idle_days
@@ -113,6 +121,7 @@ class Services:
         if self.mqtt is not None:
             await self.mqtt.start()  # connects in the background: never holds up start-up
         await self.recordings.start()
+        self.publish.start({camera.id: camera for camera in self.cameras.all()})
 
     async def setup_pending(self) -> bool:
         """True while no user exists (a user made with the CLI meanwhile ends setup too)."""
@@ -125,6 +134,7 @@ class Services:
         await self.live.close_all()
         await self.webrtc.close_all()
         await self.talk.close_all()
+        await self.publish.stop()
         await self.recordings.stop()  # every file gets its last fragment
         await self.cameras.stop()
         await self.notifications.stop()
