@@ -22,7 +22,6 @@ from typing import Literal
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.sdp import SessionDescription
 from pydantic import BaseModel, ConfigDict, Field
 
 from .camera import Camera
@@ -30,7 +29,7 @@ from .config import WebRTCConfig
 from .errors import BadOffer, CameraError
 from .ice import resolve, rtc_configuration
 from .speaker import Speaker
-from .webrtc import MAX_OFFER_BYTES, close_peer
+from .webrtc import close_peer, parse_offer
 
 logger = logging.getLogger(__name__)
 
@@ -88,14 +87,7 @@ class TalkSession:
 
 
 def validate_talk_offer(sdp: str) -> None:
-    if len(sdp.encode("utf-8", "replace")) > MAX_OFFER_BYTES:
-        raise BadOffer(f"the offer is larger than {MAX_OFFER_BYTES} bytes")
-    if not sdp.lstrip().startswith("v=0"):
-        raise BadOffer("not an SDP offer: it must start with 'v=0'")
-    try:
-        parsed = SessionDescription.parse(sdp)
-    except Exception as error:
-        raise BadOffer(f"malformed SDP: {str(error) or type(error).__name__}") from None
+    parsed = parse_offer(sdp)
     audio = [m for m in parsed.media if m.kind == "audio"]
     if len(parsed.media) != 1 or len(audio) != 1:
         raise BadOffer("a talk offer has exactly one audio section and nothing else")

@@ -78,16 +78,21 @@ class ViewerSession:
     connected: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def validate_offer(sdp: str) -> SessionDescription:
-    """Parse an offer and check it asks for something we can send; raise ``BadOffer``."""
+def parse_offer(sdp: str) -> SessionDescription:
+    """Parse an SDP offer of bounded size; raise ``BadOffer`` saying what is wrong."""
     if len(sdp.encode("utf-8", "replace")) > MAX_OFFER_BYTES:
         raise BadOffer(f"the offer is larger than {MAX_OFFER_BYTES} bytes")
     if not sdp.lstrip().startswith("v=0"):
         raise BadOffer("not an SDP offer: it must start with 'v=0'")
     try:
-        parsed = SessionDescription.parse(sdp)
+        return SessionDescription.parse(sdp)
     except Exception as error:
         raise BadOffer(f"malformed SDP: {str(error) or type(error).__name__}") from None
+
+
+def validate_offer(sdp: str) -> SessionDescription:
+    """Parse an offer and check it asks for something we can send; raise ``BadOffer``."""
+    parsed = parse_offer(sdp)
     kinds = [m.kind for m in parsed.media]
     if kinds.count("video") > 1 or kinds.count("audio") > 1:
         raise BadOffer("the offer may have at most one video and one audio section")

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from tests.processes import stop_process
 from tests.waiting import wait_until
 
 MOUNTPOINT = 1
@@ -143,12 +144,7 @@ async def janus_gateway(directory: Path) -> AsyncIterator[Janus]:
         assert process.poll() is None, janus.log.read_text(errors="replace")[-3000:]
         yield janus
     finally:
-        process.terminate()
-        try:
-            await asyncio.to_thread(process.wait, 10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait)
+        await stop_process(process)
         log.close()
 
 

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.processes import stop_process
 from tests.waiting import wait_until
 
 SECRET = "turn-secret-for-tests-0123456789"
@@ -96,9 +97,4 @@ async def coturn(directory: Path) -> AsyncIterator[Turn]:
         assert process.poll() is None, f"coturn exited: {turn.log_text()[-2000:]}"
         yield turn
     finally:
-        process.terminate()
-        try:
-            await asyncio.to_thread(process.wait, 10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait)
+        await stop_process(process)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 
 from camera.talk import NoSpeaker, TalkBusy
 
@@ -13,11 +13,9 @@ from ..deps import CameraDep, PrincipalDep, ServicesDep
 from ..errors import Conflict, Forbidden, NotFound
 from ..payloads import talk_state
 from ..schemas import Problem, TalkState
-from .whep import read_offer
+from .whep import SDP_OFFER_BODY, SessionId, read_offer
 
 router = APIRouter(tags=["talk"])
-
-SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 
 
 @router.get("/api/cameras/{camera_id}/talk", response_model=TalkState)
@@ -33,12 +31,7 @@ async def talk_status(camera: CameraDep, services: ServicesDep) -> dict[str, Any
     "/api/cameras/{camera_id}/talk",
     status_code=201,
     response_class=Response,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/sdp": {"schema": {"type": "string"}}},
-        }
-    },
+    openapi_extra=SDP_OFFER_BODY,
     responses={
         201: {
             "content": {"application/sdp": {}},

@@ -22,6 +22,13 @@ from ..schemas import IceServerOut, Problem, ViewerQuality, WebRTCSettings
 router = APIRouter(tags=["webrtc"])
 
 SessionId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+# An SDP offer as the request body, for the OpenAPI document (WHEP and talk-back).
+SDP_OFFER_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/sdp": {"schema": {"type": "string"}}},
+    }
+}
 QualityQuery = Annotated[
     Literal["high", "low", "auto"],
     Query(description="high: the main stream; low: the light one; auto: chosen by the link."),
@@ -62,12 +69,7 @@ async def webrtc_settings(services: ServicesDep, principal: PrincipalDep) -> Web
     "/api/cameras/{camera_id}/whep",
     status_code=201,
     response_class=Response,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/sdp": {"schema": {"type": "string"}}},
-        }
-    },
+    openapi_extra=SDP_OFFER_BODY,
     responses={
         201: {
             "content": {"application/sdp": {}},
