@@ -7,6 +7,7 @@ import itertools
 import random
 import statistics
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -276,3 +277,33 @@ async def test_phone_grid_plays_light_streams_and_full_view_the_main_one(
     assert demo_session.quality == "auto"
     assert server.camera("demo").light.starts == 1
     await context.close()
+
+
+async def test_a_copy_camera_decodes_for_its_light_stream(
+    start_server: Any, tmp_path: Path
+) -> None:
+    from tests.test_file_source import write_clip
+
+    clip = write_clip(tmp_path / "clip.mp4")
+    config = demo_config()
+    config["cameras"] = [
+        {
+            "id": "demo",
+            "source": str(clip),
+            "encoder": "copy",
+            "width": 320,
+            "height": 180,
+            "fps": 15,
+            "substream": {"width": 160, "height": 90, "fps": 5, "bitrate_kbps": 60},
+        }
+    ]
+    server = await start_server(config)
+    await server.wait_online("demo")
+    light = await connect_quality(server, "low")
+    main = await connect(server.client, "demo", audio=False)
+    assert await frame_sizes(light, 3) == [(160, 90)] * 3
+    assert (await main.next_video_frame()).width == 320  # the camera's own H.264
+    camera = server.camera("demo")
+    assert (camera.encoder_starts, camera.light.starts) == (0, 1)  # copy: no main encoder
+    await hang_up(server.client, light)
+    await hang_up(server.client, main)
