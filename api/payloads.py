@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from camera.camera import Camera
+from camera.talk import TalkSession
 
 from .models import Event, Recording
 
@@ -33,6 +34,19 @@ def camera_message(camera: Camera) -> dict[str, Any]:
         "status": camera.status,
         "error": camera.error,
         "at": time.time(),
+    }
+
+
+def talk_message(camera: str, session: TalkSession | None) -> dict[str, Any]:
+    """Who talks through a camera's speaker now (``user`` null: nobody)."""
+    return {"type": "talk", "camera": camera, **talk_state(session)}
+
+
+def talk_state(session: TalkSession | None) -> dict[str, Any]:
+    return {
+        "talking": session is not None,
+        "user": session.user_name if session else None,
+        "since": iso(session.started) if session else None,
     }
 
 

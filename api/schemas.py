@@ -63,6 +63,14 @@ class MqttStatus(BaseModel):
 class CameraLinks(BaseModel):
     whep: str
     snapshot: str
+    talk: str | None = Field(None, description="Talk-back endpoint; null: no speaker.")
+
+
+class LightStream(BaseModel):
+    width: int
+    height: int
+    fps: float
+    bitrate_kbps: int
 
 
 class CameraMode(BaseModel):
@@ -101,6 +109,10 @@ class CameraOut(BaseModel):
     microphone: Literal["starting", "online", "offline"] | None = Field(
         None, description="The ALSA microphone's state; null without one."
     )
+    speaker: bool = Field(False, description="The camera has a speaker for talk-back.")
+    light: LightStream | None = Field(
+        None, description="The light second stream (quality=low|auto); null: none."
+    )
 
 
 class CameraList(BaseModel):
@@ -119,6 +131,29 @@ class WebRTCSettings(BaseModel):
     ice_servers: list[IceServerOut] = Field(
         description="Pass as RTCConfiguration.iceServers; empty unless configured."
     )
+    expires_at: int | None = Field(
+        None,
+        description="Unix time when the TURN logins minted for this session expire "
+        "(null: none minted); fetch again before then.",
+    )
+
+
+class ViewerQuality(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    quality: Literal["high", "low", "auto"] = Field(
+        description="high: the main stream; low: the light one; auto: chosen by the link."
+    )
+    layer: Literal["high", "low"] | None = Field(
+        None, description="(answer only) the stream this viewer is on or moving to now."
+    )
+
+
+class TalkState(BaseModel):
+    speaker: bool = Field(description="The camera has a speaker to talk through.")
+    talking: bool = Field(description="Someone talks through it now.")
+    user: str | None = Field(None, description="Who talks (null: nobody).")
+    since: str | None = Field(None, description="Since when (ISO 8601, UTC).")
 
 
 # ----- accounts ------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ from pydantic import (
 from camera.config import CameraConfig, WebRTCConfig
 from camera.errors import ConfigError
 from camera.manager import ConfigSource, autodetect_cameras
+from camera.publish_config import PublishTarget
+from camera.talk import TalkConfig
 
 from .appliance_config import MetricsConfig, SystemConfig
 from .mqtt_config import MqttConfig
@@ -176,6 +178,11 @@ class Settings(_Model):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     webrtc: WebRTCConfig = Field(default_factory=WebRTCConfig)
+    talk: TalkConfig = Field(default_factory=TalkConfig)
+    publish: list[PublishTarget] = Field(
+        default_factory=list,
+        description="Cameras sent to media servers (RTP or WHIP) for many viewers.",
+    )
     events: EventsConfig = Field(default_factory=EventsConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     mqtt: MqttConfig | None = Field(

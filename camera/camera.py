@@ -12,8 +12,8 @@ Thread ownership (checked by ``camera.threads`` where a mistake would be silent)
 
 * the **event loop** owns the hubs, ``status``/``error``, the listeners, the frame
   waiters, and writes the demand flags (``_video_demand``, ``_audio_demand``,
-  ``_demand_ended``), ``_decode_until`` and ``controls`` (a whole new dict at a time),
-  which the reader only reads;
+  ``_demand_ended``), ``_decode_until``, ``_mic_gain`` and ``controls`` (a whole new dict
+  at a time), which the readers only read;
 * the **video reader thread** owns the encoder, the bitstream filter, ``_last_video_pts``,
   the analyzer and the frame times; it publishes ``_latest`` (frame and time, one tuple
   assigned at once), ``_copy_size``, the counters and the encoder's name as single
@@ -56,6 +56,8 @@ from .microphone import Microphone, mic_name
 from .modes import ModeChoice
 from .progress import Progress
 from .sources import make_video_source
+from .speaker import attenuate
+from .substream import Substream
 from .supervisor import SupervisedReader
 from .threads import forbid_loop, require_loop
 from .tuner import Tuner
@@ -122,6 +124,10 @@ class Camera:
             on_demand=self._set_video_demand,
             cache_gop=self._copy,
         )
+        # The light second encoding (camera.substream), fed from the same frames.
+        self.light: Substream | None = (
+            Substream(config, self._publish, self.logger) if config.substream.enabled else None
+        )
         self.audio: PacketHub | None = (
             PacketHub("audio", keyframed=False, on_demand=self._set_audio_demand)
             if config.audio
@@ -144,6 +150,7 @@ class Camera:
         self._demand_ended = 0.0
         self._audio_demand = False
         self._decode_until = 0.0
+        self._mic_gain = 1.0  # below 1 while someone talks through the speaker (talk.py)
         # ----- owned by the video reader thread
         self.reader_progress = Progress(f"camera {self.id} reader")
         self.encoder_progress = Progress(f"camera {self.id} encoder")
@@ -216,12 +223,16 @@ class Camera:
 
     async def stop(self) -> None:
         self.video.close()
+        if self.light:
+            self.light.close()
         if self.audio:
             self.audio.close()
         await asyncio.gather(*(asyncio.to_thread(r.stop) for r in self._readers))
         # libav frees codec contexts when they are collected.
         self._encoder.close()
         self._audio_encoder = None
+        if self.light:
+            self.light.release()
 
     # ----- status -----------------------------------------------------------------------
 
@@ -267,6 +278,8 @@ class Camera:
         self.error = error
         if not online:
             self.video.reset()
+            if self.light:
+                self.light.hub.reset()
         if changed:
             for listener in self.status_listeners:
                 listener(self)
@@ -347,6 +360,11 @@ class Camera:
     def _set_audio_demand(self, wanted: bool) -> None:
         self._audio_demand = wanted
 
+    def set_microphone_gain(self, gain: float) -> None:
+        """Mute (0) or duck the microphone while the speaker talks; 1 restores it."""
+        require_loop("the microphone's gain")
+        self._mic_gain = gain
+
     def _request_keyframe(self) -> None:
         self._encoder.request_keyframe()
 
@@ -363,8 +381,11 @@ class Camera:
         self._readers[0].mark_online()
         self._frame_times.append(now)
         self._store_frame(frame, now)
+        pts = self._next_video_pts(now)
+        if self.light:
+            self.light.on_frame(frame, now, pts)
         if self._video_demand:
-            packets = self._encoder.encode(frame, self._next_video_pts(now))
+            packets = self._encoder.encode(frame, pts)
             self.counters.output_frames += len(packets)
             for packet in packets:
                 self._publish(self.video, packet, packet.is_keyframe)
@@ -385,8 +406,9 @@ class Camera:
         now = time.monotonic()
         self._readers[0].mark_online()
         self._frame_times.append(now)
-        # Passthrough cameras decode only for the detectors and for snapshots.
-        if self._analysing or now < self._decode_until:
+        # Passthrough cameras decode only for the detectors, snapshots and the light stream.
+        light = self.light is not None and self.light.wanted
+        if light or self._analysing or now < self._decode_until:
             self._decode(packet, stream)
         else:
             self._copy_decoding = False
@@ -419,7 +441,10 @@ class Camera:
             self._copy_decoding = False
             return
         for frame in frames:
-            self._store_frame(frame, time.monotonic())
+            now = time.monotonic()
+            self._store_frame(frame, now)
+            if self.light:
+                self.light.on_frame(frame, now, int((now - self._epoch) * 90000))
 
     def on_audio_frame(self, frame: av.AudioFrame) -> None:
         forbid_loop("encoding audio")
@@ -429,7 +454,13 @@ class Camera:
             return
         if self.mic is not None:
             self.mic.reader.mark_online()  # the microphone delivers
-        self._analyse(frame, time.time())
+        gain = self._mic_gain
+        if gain < 1.0:
+            # Our own speaker would come back through the microphone: no sound events, and
+            # viewers hear it muted or ducked.
+            frame = attenuate(frame, gain)
+        else:
+            self._analyse(frame, time.time())
         if not self._audio_demand:
             self._audio_encoder = None
             return

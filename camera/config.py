@@ -13,7 +13,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .health import HealthConfig
 from .motion import MotionConfig
@@ -66,6 +66,22 @@ class RecordingConfig(_Model):
     @property
     def enabled(self) -> bool:
         return self.events or self.continuous
+
+
+class SubstreamConfig(_Model):
+    """The light second encoding for weak links and phone grids, encoded only on demand."""
+
+    enabled: bool = Field(
+        True, description="Offer the light stream (quality=low|auto); false: main only."
+    )
+    width: int = Field(
+        640, ge=160, le=1920, multiple_of=2, description="Width of the light stream."
+    )
+    height: int = Field(
+        360, ge=90, le=1080, multiple_of=2, description="Height of the light stream."
+    )
+    fps: float = Field(15.0, gt=0, le=30, description="Frame rate (at most the camera's).")
+    bitrate_kbps: int = Field(300, ge=50, le=4000, description="Target bitrate.")
 
 
 class CameraConfig(_Model):
@@ -140,6 +156,12 @@ class CameraConfig(_Model):
         default_factory=ScheduleConfig,
         description="When the camera is armed (raises alerts): always, never or weekly.",
     )
+    substream: SubstreamConfig = Field(default_factory=SubstreamConfig)
+    speaker: str | None = Field(
+        None,
+        description="ALSA playback device for talk-back (hw:1,0, plughw:CARD=...); "
+        "null: the camera has no speaker.",
+    )
 
     @property
     def display_name(self) -> str:
@@ -168,6 +190,27 @@ class CameraConfig(_Model):
                 raise ValueError(f"{name!r} is not a control name like brightness")
         return value
 
+    def substream_config(self) -> CameraConfig:
+        """This camera's settings as the light stream's encoder sees them."""
+        sub = self.substream
+        return self.model_copy(
+            update={
+                "width": sub.width,
+                "height": sub.height,
+                "fps": min(sub.fps, self.fps),
+                "bitrate_kbps": sub.bitrate_kbps,
+                # Copy cameras decode for the light stream and encode it themselves.
+                "encoder": "auto" if self.encoder == "copy" else self.encoder,
+            }
+        )
+
+    @field_validator("speaker")
+    @classmethod
+    def _speaker_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_:,.=-]{1,64}", value):
+            raise ValueError("must be an ALSA device name such as hw:1,0 or plughw:CARD=X")
+        return value
+
     @field_validator("source")
     @classmethod
     def _no_shell(cls, value: str) -> str:
@@ -178,10 +221,45 @@ class CameraConfig(_Model):
         return value
 
 
+ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
+
+
 class IceServer(_Model):
-    urls: list[str] = Field(min_length=1)
-    username: str | None = None
-    credential: str | None = None
+    """A STUN or TURN server, with a fixed login or a shared secret to mint logins from."""
+
+    urls: list[str] = Field(
+        min_length=1,
+        description="stun:host:port, turn:host:port?transport=udp|tcp or turns:host:443 "
+        "URLs of one server.",
+    )
+    username: str | None = Field(None, description="Fixed TURN username.")
+    credential: str | None = Field(None, description="Fixed TURN password.")
+    auth_secret: str | None = Field(
+        None,
+        min_length=16,
+        description="coturn's static-auth-secret (use-auth-secret): Sentrycam mints a "
+        "login per session that expires after webrtc.turn_ttl_seconds; the secret never "
+        "reaches a browser. Use ${SENTRYCAM_TURN_SECRET}.",
+    )
+
+    @field_validator("urls")
+    @classmethod
+    def _ice_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(ICE_SCHEMES) or any(ord(c) <= 32 for c in url):
+                raise ValueError(f"{url!r} is not a stun:, stuns:, turn: or turns: URL")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_login(self) -> IceServer:
+        if self.auth_secret is not None and (self.username or self.credential):
+            raise ValueError("give either auth_secret or username/credential, not both")
+        if (self.username is None) != (self.credential is None):
+            raise ValueError("username and credential go together")
+        turn = any(url.startswith(("turn:", "turns:")) for url in self.urls)
+        if turn and self.auth_secret is None and self.username is None:
+            raise ValueError("a TURN server needs username/credential or auth_secret")
+        return self
 
 
 class WebRTCConfig(_Model):
@@ -193,6 +271,12 @@ class WebRTCConfig(_Model):
         None,
         description="Local IP addresses offered as ICE host candidates; null = every "
         "non-loopback address. Set ['127.0.0.1'] to stay on loopback.",
+    )
+    turn_ttl_seconds: int = Field(
+        3600,
+        ge=60,
+        le=86400,
+        description="Lifetime of the TURN logins minted from an auth_secret.",
     )
     max_viewers: int = Field(10, ge=1, le=100, description="Default viewer cap per camera.")
     connect_timeout_s: float = Field(20.0, gt=0, le=120)

@@ -13,12 +13,11 @@ import secrets
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import aioice.ice
 from aiortc import (
     RTCConfiguration,
-    RTCIceServer,
     RTCPeerConnection,
     RTCRtpSender,
     RTCSessionDescription,
@@ -26,9 +25,14 @@ from aiortc import (
 from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.sdp import SessionDescription
 
+from .adapt import AdaptConfig, AdaptState, initial_layer
+from .adapt import step as adapt_step
 from .camera import Camera
 from .config import WebRTCConfig
 from .errors import BadOffer, CameraOffline, ViewerLimitReached
+from .hub import PacketHub
+from .ice import resolve, rtc_configuration
+from .link import LinkMonitor, leaves_the_lan
 from .tracks import PacketTrack
 
 logger = logging.getLogger(__name__)
@@ -55,6 +59,10 @@ def restrict_ice_addresses(addresses: list[str] | None) -> None:
     aioice.ice.get_host_addresses = get_host_addresses
 
 
+Quality = Literal["high", "low", "auto"]
+ADAPT_INTERVAL_S = 1.0
+
+
 @dataclass
 class ViewerSession:
     id: str
@@ -64,21 +72,29 @@ class ViewerSession:
     owner: int | None = None  # the user watching, so revoking them hangs up too
     credential: str | None = None  # the session or token it was opened with, likewise
     expires_at: float | None = None  # epoch seconds when that credential ends
+    quality: Quality = "high"
+    link: LinkMonitor | None = None  # the video sender's RTCP (quality=auto)
+    high_kbps: float = 2000.0  # the main stream's bitrate (auto compares estimates to it)
     answer_sdp: str = ""
     created: float = field(default_factory=time.monotonic)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def validate_offer(sdp: str) -> SessionDescription:
-    """Parse an offer and check it asks for something we can send; raise ``BadOffer``."""
+def parse_offer(sdp: str) -> SessionDescription:
+    """Parse an SDP offer of bounded size; raise ``BadOffer`` saying what is wrong."""
     if len(sdp.encode("utf-8", "replace")) > MAX_OFFER_BYTES:
         raise BadOffer(f"the offer is larger than {MAX_OFFER_BYTES} bytes")
     if not sdp.lstrip().startswith("v=0"):
         raise BadOffer("not an SDP offer: it must start with 'v=0'")
     try:
-        parsed = SessionDescription.parse(sdp)
+        return SessionDescription.parse(sdp)
     except Exception as error:
         raise BadOffer(f"malformed SDP: {str(error) or type(error).__name__}") from None
+
+
+def validate_offer(sdp: str) -> SessionDescription:
+    """Parse an offer and check it asks for something we can send; raise ``BadOffer``."""
+    parsed = parse_offer(sdp)
     kinds = [m.kind for m in parsed.media]
     if kinds.count("video") > 1 or kinds.count("audio") > 1:
         raise BadOffer("the offer may have at most one video and one audio section")
@@ -102,6 +118,7 @@ class WebRTCService:
 
     def __init__(self, config: WebRTCConfig) -> None:
         self._config = config
+        self.adapt_config = AdaptConfig()
         self._sessions: dict[str, ViewerSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         restrict_ice_addresses(config.ice_addresses)
@@ -112,13 +129,12 @@ class WebRTCService:
     def session(self, session_id: str) -> ViewerSession | None:
         return self._sessions.get(session_id)
 
-    def _rtc_configuration(self) -> RTCConfiguration:
-        servers = [
-            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
-            for s in self._config.ice_servers
-        ]
-        # An empty list (never None): aiortc would otherwise fall back to a public STUN.
-        return RTCConfiguration(iceServers=servers)
+    def sessions(self) -> list[ViewerSession]:
+        return list(self._sessions.values())
+
+    def _rtc_configuration(self, label: str) -> RTCConfiguration:
+        # Our own peer uses the same servers as the browser, with logins of its own.
+        return rtc_configuration(resolve(self._config, label, time.time()))
 
     async def answer(
         self,
@@ -128,6 +144,7 @@ class WebRTCService:
         owner: int | None = None,
         credential: str | None = None,
         expires_at: float | None = None,
+        quality: Quality = "high",
     ) -> ViewerSession:
         parsed = validate_offer(offer_sdp)
         if self.viewers(camera.id) >= max_viewers:
@@ -136,10 +153,12 @@ class WebRTCService:
             )
         if camera.status == "offline":
             raise CameraOffline(f"camera {camera.id} is offline: {camera.error}")
-        pc = RTCPeerConnection(self._rtc_configuration())
+        session_id = secrets.token_urlsafe(16)
+        pc = RTCPeerConnection(self._rtc_configuration(f"sentrycam-{session_id[:8]}"))
         session = ViewerSession(
-            secrets.token_urlsafe(16), camera.id, pc, [], owner, credential, expires_at
+            session_id, camera.id, pc, [], owner, credential, expires_at, quality
         )
+        session.high_kbps = camera.config.bitrate_kbps
         self._sessions[session.id] = session
         try:
             self._add_tracks(session, camera, {m.kind for m in parsed.media})
@@ -180,14 +199,77 @@ class WebRTCService:
                 )
             else:
                 queue = 50  # one second of 20 ms Opus packets
-            track = PacketTrack(hub, max(queue, 10))
+            track = self._make_track(session, camera, hub, max(queue, 10))
             sender = session.pc.addTrack(track)
             self._prefer_codec(
                 session.pc, sender, "video/H264" if hub.kind == "video" else "audio/opus"
             )
             if hub.kind == "video":
-                _forward_keyframe_requests(sender, track.request_keyframe)
+                forward_keyframe_requests(sender, track.request_keyframe)
+                session.link = LinkMonitor(sender)
             session.tracks.append(track)
+
+    def _make_track(
+        self, session: ViewerSession, camera: Camera, hub: PacketHub, queue: int
+    ) -> PacketTrack:
+        light = camera.light
+        if hub.kind != "video" or light is None:
+            return PacketTrack(hub, queue)
+        quality = session.quality
+        return PacketTrack(
+            hub,
+            queue,
+            light=light.hub,
+            light_queue_size=max(int(light.config.fps), 10),
+            layer="low" if quality == "low" else "high",
+            choose=(lambda: initial_layer(leaves_the_lan(session.pc)))
+            if quality == "auto"
+            else None,
+        )
+
+    def set_quality(self, session_id: str, quality: Quality) -> ViewerSession | None:
+        """Change a viewer's quality; the video moves at the next keyframe, no renegotiation."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        session.quality = quality
+        if quality != "auto":
+            for track in session.tracks:
+                track.switch(quality)
+        return session
+
+    def video_track(self, session: ViewerSession) -> PacketTrack | None:
+        return next((t for t in session.tracks if t.kind == "video"), None)
+
+    async def _adapt(self, session: ViewerSession) -> None:
+        """quality=auto: once a second, the link's RTCP through the pure step (adapt.py)."""
+        track = self.video_track(session)
+        link = session.link
+        if track is None or link is None or len(track.layers) < 2:
+            return
+        state: AdaptState | None = None
+        while session.id in self._sessions:
+            await asyncio.sleep(ADAPT_INTERVAL_S)
+            if session.quality != "auto" or track.readyState != "live":
+                state = None
+                continue
+            sample = await link.sample()
+            logger.debug("viewer %s link: %s", session.id[:6], sample)
+            if state is None:
+                state = AdaptState(track.target, float(session.high_kbps))
+            state = adapt_step(state, sample, time.monotonic(), self.adapt_config)
+            if state.layer != track.target:
+                logger.info(
+                    "viewer %s of %s: %s -> %s (loss %s, rtt %s, estimate %s kbit/s)",
+                    session.id[:6],
+                    session.camera_id,
+                    track.target,
+                    state.layer,
+                    sample.loss,
+                    sample.rtt_s,
+                    sample.estimate_kbps,
+                )
+                track.switch(state.layer)
 
     @staticmethod
     def _prefer_codec(pc: RTCPeerConnection, sender: RTCRtpSender, mime: str) -> None:
@@ -204,8 +286,9 @@ class WebRTCService:
         async def on_state() -> None:
             state = pc.connectionState
             logger.debug("viewer %s of %s: %s", session.id[:6], session.camera_id, state)
-            if state == "connected":
+            if state == "connected" and not session.connected.is_set():
                 session.connected.set()
+                self._spawn(self._adapt(session), f"whep-adapt-{session.id[:6]}")
             elif state in ("failed", "closed"):
                 await self.close(session.id)
 
@@ -229,7 +312,7 @@ class WebRTCService:
             return False
         for track in session.tracks:
             track.stop()
-        await _close_peer(session.pc)
+        await close_peer(session.pc)
         return True
 
     async def close_camera(self, camera_id: str) -> int:
@@ -260,7 +343,7 @@ class WebRTCService:
                 await task
 
 
-async def _close_peer(pc: RTCPeerConnection) -> None:
+async def close_peer(pc: RTCPeerConnection) -> None:
     try:
         await pc.close()
     except AttributeError:
@@ -273,7 +356,7 @@ async def _close_peer(pc: RTCPeerConnection) -> None:
                 await transport.transport.stop()
 
 
-def _forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
+def forward_keyframe_requests(sender: RTCRtpSender, request: Callable[[], None]) -> None:
     """PLI/FIR from the viewer must reach the shared encoder.
 
     For packet tracks aiortc only sets a private flag that its own (skipped) encoder would

@@ -21,6 +21,8 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
     "--allow-loopback-in-peer-connection",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
+    # A synthetic microphone (a beep) for talk-back; contexts grant it with permissions=.
+    "--use-fake-device-for-media-stream",
 ]
 PHONE = {"width": 390, "height": 844}
 

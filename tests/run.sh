@@ -34,6 +34,10 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v v4l2-ctl >/dev/null 2>&1 || need+=(v4l-utils)
 command -v aplay >/dev/null 2>&1 || need+=(alsa-utils)
 dpkg -s v4l2loopback-dkms >/dev/null 2>&1 || need+=(linux-headers-amd64 v4l2loopback-dkms)
+# coturn: the TURN relay the remote-viewing tests play through; Janus: the media server
+# the publish test sends a camera to (both started on loopback by fixtures).
+command -v turnserver >/dev/null 2>&1 || need+=(coturn)
+command -v janus >/dev/null 2>&1 || need+=(janus)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"

@@ -155,7 +155,9 @@ async def test_browser_gets_configured_ice_servers(start_server):
     server = await start_server(config)
     body = (await server.client.get("/api/webrtc")).json()
     assert body == {
-        "ice_servers": [{"urls": ["turn:127.0.0.1:3478"], "username": "u", "credential": "c"}]
+        "ice_servers": [{"urls": ["turn:127.0.0.1:3478"], "username": "u", "credential": "c"}],
+        "expires_at": None,  # a fixed login: nothing minted, nothing expires
     }
     default = await start_server(demo_config())
-    assert (await default.client.get("/api/webrtc")).json() == {"ice_servers": []}
+    body = (await default.client.get("/api/webrtc")).json()
+    assert body == {"ice_servers": [], "expires_at": None}

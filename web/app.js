@@ -13,6 +13,8 @@
 //                                      the live WebSocket (live.js)
 //     alerts:      count                alert banners shown since page load (alerts.js)
 //     regions:     {cameraId: [[x, y, w, h], ...]}  motion boxes drawn now (normalised)
+//     path:        {cameraId: 'direct'|'relayed'|null}  the chosen ICE path (tile.js)
+//     netcheck:    {summary, path}      the connection check's last result (netcheck.js)
 //     playback:    {camera, recording, kind, at, playing, switches} | null
 //                                      the recordings view's player (recordings.js)
 //     notifications: {available, reason, subscribed, devices}  (notifications.js)
@@ -28,7 +30,9 @@ import { SYSTEM_CAMERA, setSystemHref } from '/format.js';
 import { getJson, UnauthorizedError } from '/http.js';
 import { initMeasurementFromUrl } from '/latency.js';
 import { LiveClient } from '/live.js';
+import { initNetcheck } from '/netcheck.js';
 import { NotificationsPanel } from '/notifications.js';
+import { qualityFor } from '/quality.js';
 import { RecordingsView } from '/recordings.js';
 import { ControlsPanel, DeviceOffers } from '/devices.js';
 import { SettingsView } from '/settings.js';
@@ -109,6 +113,10 @@ function init() {
       document.getElementById('settings-link').hidden = !admin;
     },
   });
+  initNetcheck(document.getElementById('netcheck'), {
+    currentPath: () =>
+      [...tiles.values()].map((tile) => tile.player.path).find((path) => path) ?? null,
+  });
   initLive();
   poll();
 }
@@ -175,6 +183,9 @@ function onLiveMessage(message) {
       break;
     case 'armed':
       setArmed(message.camera, message.armed);
+      break;
+    case 'talk':
+      tiles.get(message.camera)?.setTalker(message.talking ? message.user : null);
       break;
     case 'camera':
     case 'config': // a camera added, changed or removed
@@ -354,8 +365,13 @@ function applyRoute() {
   fullId = full;
   document.body.classList.toggle('is-full-view', Boolean(full));
   document.body.classList.toggle('is-recordings-view', Boolean(recordings));
+  const narrow = window.matchMedia('(max-width: 700px)').matches;
+  const saveData = Boolean(navigator.connection?.saveData);
   for (const [tileId, tile] of tiles) {
     tile.setFull(tileId === full);
+    tile.player.setQuality(
+      qualityFor({ full: tileId === full, narrow, tiles: tiles.size, saveData }),
+    );
     // The grid streams every camera; the full view streams only its camera; none behind
     // the recordings (their viewer slots and the phone's data go to the playback).
     const shouldPlay =

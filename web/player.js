@@ -6,7 +6,9 @@
 // 'idle' (stopped on purpose: another camera is in full view, or the page is hidden).
 
 import { WhepSession, rtcConfiguration } from '/whep.js';
-import { HttpError, UnauthorizedError } from '/http.js';
+import { HttpError, UnauthorizedError, apiFetch } from '/http.js';
+import { describePath } from '/connectivity.js';
+import { whepUrlWith } from '/quality.js';
 import { readVideoStats } from '/stats.js';
 
 const BACKOFF_INITIAL_MS = 1000;
@@ -22,12 +24,15 @@ const hasFrameCallback = 'requestVideoFrameCallback' in HTMLVideoElement.prototy
 export class CameraPlayer {
   state = 'idle';
   detail = null; // human-readable reason for the current state, if any
+  path = null; // describePath(): direct or relayed, the round trip (while connected)
+  quality = 'auto'; // high | low | auto (quality.js), sent with the offer
 
   #video;
   #whepUrl;
   #onState;
   #onFrames;
   #offlineReason;
+  #onPath;
   #running = false;
   #gen = 0; // bumped on every teardown; stale async callbacks compare and bail out
   #session = null;
@@ -51,6 +56,7 @@ export class CameraPlayer {
    * @param {() => string|null} [hooks.offlineReason]  non-null while the server lists the
    *     camera as offline: we then wait (retryNow() is called when it comes back) instead
    *     of asking for a session the server would refuse
+   * @param {(path: object|null) => void} [hooks.onPath]  direct/relayed changed
    */
   constructor(video, whepUrl, hooks = {}) {
     this.#video = video;
@@ -58,12 +64,29 @@ export class CameraPlayer {
     this.#onState = hooks.onState ?? (() => {});
     this.#onFrames = hooks.onFrames ?? (() => {});
     this.#offlineReason = hooks.offlineReason ?? (() => null);
+    this.#onPath = hooks.onPath ?? (() => {});
     if (hasFrameCallback) this.#frameHandle = video.requestVideoFrameCallback(this.#onFrame);
   }
 
   /** The current RTCPeerConnection, or null between sessions. */
   get pc() {
     return this.#session?.pc ?? null;
+  }
+
+  /**
+   * Ask for another stream: the running session moves at the server's next keyframe, with
+   * no renegotiation (PUT .../quality); a failure only means the next session asks anew.
+   */
+  setQuality(quality) {
+    if (quality === this.quality) return;
+    this.quality = quality;
+    const url = this.#session?.sessionUrl;
+    if (!url) return;
+    apiFetch(`${url}/quality`, {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ quality }),
+    }).catch(() => {});
   }
 
   /** Start streaming (no-op if already running). */
@@ -113,7 +136,7 @@ export class CameraPlayer {
     }
     let session;
     try {
-      session = new WhepSession(this.#whepUrl, await rtcConfiguration());
+      session = new WhepSession(whepUrlWith(this.#whepUrl, this.quality), await rtcConfiguration());
       if (gen !== this.#gen) return;
       this.#session = session;
       session.pc.addEventListener('connectionstatechange', () => this.#onConnectionState(gen));
@@ -198,6 +221,7 @@ export class CameraPlayer {
       if (!hasFrameCallback) this.#countPlaybackFrames();
       const stats = await readVideoStats(this.pc);
       if (gen !== this.#gen) return;
+      this.#updatePath(stats);
       const decoded = stats?.inbound?.framesDecoded ?? 0;
       if (decoded > this.#framesDecoded) {
         this.#framesDecoded = decoded;
@@ -212,6 +236,14 @@ export class CameraPlayer {
     } finally {
       this.#ticking = false;
     }
+  }
+
+  /** Direct or relayed, and the round trip, from the selected candidate pair. */
+  #updatePath(stats) {
+    const path = stats ? describePath(stats.pair, stats.local, stats.remote) : null;
+    if (path?.kind === this.path?.kind && path?.local === this.path?.local) return;
+    this.path = path;
+    this.#onPath(path);
   }
 
   /** Fallback frame counting for browsers without requestVideoFrameCallback. */

@@ -26,7 +26,9 @@ export async function readVideoStats(pc) {
     pairs.find((p) => p.nominated && p.state === 'succeeded') ||
     null;
   const codec = inbound?.codecId ? report.get(inbound.codecId) : null;
-  return { inbound, pair, codec };
+  const local = pair?.localCandidateId ? report.get(pair.localCandidateId) : null;
+  const remote = pair?.remoteCandidateId ? report.get(pair.remoteCandidateId) : null;
+  return { inbound, pair, codec, local, remote };
 }
 
 /** Overlay listing live stream numbers; only samples while open. */

@@ -5,6 +5,7 @@
 import { apiFetch, httpError, UnauthorizedError } from '/http.js';
 import { ActivityChart } from '/chart.js';
 import { CameraPlayer } from '/player.js';
+import { holdToTalk } from '/talk.js';
 import { StatsOverlay } from '/stats.js';
 import { TimestampReader, latencyFromStamp, recordLatency, measurementForced } from '/latency.js';
 
@@ -42,6 +43,7 @@ export class Tile {
     this.player = new CameraPlayer(this.video, camera.links.whep, {
       onState: () => this.#renderState(),
       onFrames: (count, metadata) => this.#onFrames(count, metadata),
+      onPath: (path) => this.#renderPath(path),
       offlineReason: () =>
         this.camera.status === 'offline'
           ? `Camera offline${this.camera.error ? `: ${this.camera.error}` : ''}`
@@ -66,6 +68,7 @@ export class Tile {
     this.video = $('video');
     this.nameEl = $('.tile-name');
     this.stateEl = $('.tile-state');
+    this.pathEl = $('.tile-path');
     this.msgEl = $('.tile-msg');
     this.statsEl = $('.tile-stats');
     this.infoBtn = $('.btn-info');
@@ -75,10 +78,17 @@ export class Tile {
     this.armBtn = $('.btn-arm');
     this.regionsEl = $('.tile-regions');
     this.activityEl = $('.tile-activity');
+    this.talkBtn = $('.btn-talk');
+    this.talkEl = $('.tile-talk');
+    this.talkBtn.dataset.testid = `talk-${this.id}`;
+    this.talkEl.dataset.testid = `talker-${this.id}`;
+    this.talkState = 'idle'; // idle | starting | talking | refused (this device)
+    this.talker = null; // who talks through this camera now (live `talk` messages)
 
     this.el.dataset.testid = `tile-${this.id}`;
     this.video.dataset.testid = `video-${this.id}`;
     this.stateEl.dataset.testid = `state-${this.id}`;
+    this.pathEl.dataset.testid = `path-${this.id}`;
     this.armBtn.dataset.testid = `arm-${this.id}`;
     this.regionsEl.dataset.testid = `regions-${this.id}`;
     this.video.muted = true;
@@ -109,6 +119,14 @@ export class Tile {
       this.el.style.setProperty('--aspect', `${camera.width} / ${camera.height}`);
     }
     this.audioBtn.hidden = !camera.audio;
+    if (camera.links.talk && !this.talkControl) {
+      this.talkControl = holdToTalk(this.talkBtn, camera.links.talk, (state, detail) => {
+        this.talkState = state;
+        this.talkDetail = detail;
+        this.#renderTalk();
+      });
+    }
+    this.talkBtn.hidden = !camera.links.talk;
     if (!camera.audio && !this.video.muted) this.video.muted = true;
     if (wasOffline && camera.status === 'online') this.player.retryNow();
     this.#renderState();
@@ -281,7 +299,27 @@ export class Tile {
     this.infoBtn.setAttribute('aria-pressed', String(this.stats.isOpen));
   }
 
+  /** A live `talk` message: who talks through this camera now (null: nobody). */
+  setTalker(user) {
+    this.talker = user;
+    this.#renderTalk();
+  }
+
+  #renderTalk() {
+    const mine = this.talkState === 'talking' || this.talkState === 'starting';
+    this.talkBtn.setAttribute('aria-pressed', String(mine));
+    this.talkBtn.classList.toggle('is-talking', this.talkState === 'talking');
+    this.el.dataset.talk = this.talkState;
+    let text = '';
+    if (this.talkState === 'talking') text = 'Talking…';
+    else if (this.talkState === 'refused') text = this.talkDetail ?? 'Cannot talk now';
+    else if (this.talker) text = `${this.talker} is talking`;
+    this.talkEl.textContent = text;
+    this.talkEl.hidden = !text;
+  }
+
   destroy() {
+    this.talkControl?.stop();
     this.stats.close();
     this.chart.hide();
     this.resizeObserver.disconnect();
@@ -332,6 +370,18 @@ export class Tile {
     this.msgEl.textContent = message;
     this.msgEl.hidden = !message;
     if (state !== 'live') this.lastLatency = null;
+  }
+
+  /** The badge that says whether video comes directly or through the TURN relay. */
+  #renderPath(path) {
+    this.metrics.path ??= {};
+    this.metrics.path[this.id] = path?.kind ?? null;
+    this.pathEl.hidden = !path;
+    if (!path) return;
+    this.pathEl.dataset.path = path.kind;
+    this.pathEl.textContent = path.kind === 'relayed' ? 'Relayed' : 'Direct';
+    const rtt = path.rttMs === null ? '' : `, round trip ${path.rttMs} ms`;
+    this.pathEl.title = `${path.kind === 'relayed' ? 'Through the TURN relay' : 'Direct connection'} (${path.local}${rtt})`;
   }
 
   #renderAudio() {

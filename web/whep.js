@@ -7,21 +7,34 @@ import { apiFetch, getJson, httpError } from '/http.js';
 const ICE_GATHER_TIMEOUT_MS = 2000;
 const DELETE_GRACE_MS = 1000; // how long close() lets DELETE go first before closing the pc
 
+const REFRESH_BEFORE_EXPIRY_S = 120; // fetch new TURN logins this long before they expire
+
 let configPromise = null;
+let configExpiresAt = null; // Unix seconds; null when the server minted no TURN logins
 
 /**
  * The RTCConfiguration the server asks for (its configured STUN/TURN servers; none by
- * default, so nothing leaves the LAN). Fetched once; a failed fetch is retried next time.
+ * default, so nothing leaves the LAN). TURN logins minted by the server expire, so the
+ * answer is kept only until shortly before `expires_at`; a failed fetch is retried next
+ * time.
+ * @param {{ iceTransportPolicy?: 'all'|'relay' }} [options]
  */
-export function rtcConfiguration() {
+export async function rtcConfiguration(options = {}) {
+  const stale =
+    configExpiresAt !== null && Date.now() / 1000 > configExpiresAt - REFRESH_BEFORE_EXPIRY_S;
+  if (stale) configPromise = null;
   configPromise ??= getJson('/api/webrtc').then(
-    (body) => ({ iceServers: body.ice_servers ?? [] }),
+    (body) => {
+      configExpiresAt = body.expires_at ?? null;
+      return body.ice_servers ?? [];
+    },
     (err) => {
       configPromise = null;
       throw err;
     },
   );
-  return configPromise;
+  const iceServers = await configPromise;
+  return { iceServers, ...options };
 }
 
 /** One viewing session: an RTCPeerConnection plus the server-side session resource. */

@@ -9,7 +9,15 @@ from camera.modes import ModeChoice
 from camera.snapshots import encode_jpeg
 
 from ..deps import CameraDep, PrincipalDep, ServicesDep
-from ..schemas import CameraDevice, CameraLinks, CameraList, CameraMode, CameraOut, Problem
+from ..schemas import (
+    CameraDevice,
+    CameraLinks,
+    CameraList,
+    CameraMode,
+    CameraOut,
+    LightStream,
+    Problem,
+)
 from ..services import Services
 
 router = APIRouter(tags=["cameras"])
@@ -32,7 +40,11 @@ def camera_out(camera: Camera, services: Services) -> CameraOut:
         audio=info.audio,
         viewers=services.webrtc.viewers(camera.id),
         max_viewers=services.cameras.max_viewers(camera),
-        links=CameraLinks(whep=f"{base}/whep", snapshot=f"{base}/snapshot.jpg"),
+        links=CameraLinks(
+            whep=f"{base}/whep",
+            snapshot=f"{base}/snapshot.jpg",
+            talk=f"{base}/talk" if camera.config.speaker else None,
+        ),
         mode=mode_out(info.mode),
         device=(
             CameraDevice(
@@ -42,6 +54,8 @@ def camera_out(camera: Camera, services: Services) -> CameraOut:
             else None
         ),
         microphone=info.microphone,
+        speaker=camera.config.speaker is not None,
+        light=_light(camera),
     )
 
 
@@ -56,6 +70,15 @@ def mode_out(mode: ModeChoice | None) -> CameraMode | None:
         fps=mode.fps,
         passthrough=mode.passthrough,
         reason=mode.reason,
+    )
+
+
+def _light(camera: Camera) -> LightStream | None:
+    if camera.light is None:
+        return None
+    config = camera.light.config
+    return LightStream(
+        width=config.width, height=config.height, fps=config.fps, bitrate_kbps=config.bitrate_kbps
     )
 
 

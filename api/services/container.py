@@ -12,7 +12,10 @@ from pathlib import Path
 
 from camera import __version__
 from camera.camera import Camera
+from camera.ice import resolve
 from camera.manager import CameraManager
+from camera.publish import PublishService
+from camera.talk import TalkService, TalkSession
 from camera.webrtc import WebRTCService
 
 from ..accounts import Accounts, session_credential
@@ -20,6 +23,7 @@ from ..config_store import ConfigStore, Layers
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
 from ..passwords import PasswordPool
+from ..payloads import talk_message
 from ..sdnotify import Notifier
 from ..settings import LoadedConfig, Settings
 from ..throttle import LoginThrottle
@@ -59,6 +63,8 @@ class Services:
     settings: Settings = field(init=False)
     cameras: CameraManager = field(init=False)
     webrtc: WebRTCService = field(init=False)
+    talk: TalkService = field(init=False)
+    publish: PublishService = field(init=False)
     db: Database = field(init=False)
     accounts: Accounts = field(init=False)
     passwords: PasswordPool = field(init=False)
@@ -83,6 +89,11 @@ class Services:
         security = self.settings.security
         self.cameras = CameraManager(self.settings.cameras, self.settings.webrtc)
         self.webrtc = WebRTCService(self.settings.webrtc)
+        self.talk = TalkService(self.settings.webrtc, self.settings.talk, on_change=self._talking)
+        webrtc = self.settings.webrtc
+        self.publish = PublishService(
+            self.settings.publish, lambda label: resolve(webrtc, label, time.time())
+        )
         self.db = Database(database_url(self.settings.database.url, self.data_dir))
         self.accounts = Accounts(
             security.min_password_length, security.session_days, security.session_idle_days
@@ -159,6 +170,7 @@ class Services:
             await self.mqtt.start()  # connects in the background: never holds up start-up
         self.cameras.on_encoder_fallback(self._encoder_fell_back)
         await self.recordings.start()
+        self.publish.start({camera.id: camera for camera in self.cameras.all()})
         await self.devices.start()  # hotplug
         self._watch = asyncio.create_task(self._watch_credentials(), name="credentials-watch")
         await self.systemd.start()
@@ -181,6 +193,8 @@ class Services:
         # Viewers first (they hold subscriptions), then the sources and encoders.
         await self.live.close_all()
         await self.webrtc.close_all()
+        await self.talk.close_all()
+        await self.publish.stop()
         await self.recordings.stop()  # every file gets its last fragment
         await self.devices.stop()
         await self.cameras.stop()
@@ -192,6 +206,10 @@ class Services:
             await self.mqtt.stop()  # after the events' last end messages: HA sees them
         self.passwords.close()
         self.db.close()
+
+    def _talking(self, camera: Camera, session: TalkSession | None) -> None:
+        """Everyone who sees the camera learns who talks through it (live message)."""
+        self.events.publish(talk_message(camera.id, session), camera.id)
 
     async def end_sessions(self, session_hashes: list[str], user_id: int | None = None) -> None:
         """Revocation reaches live connections too, not only future requests."""
