@@ -23,7 +23,7 @@ from collections.abc import Callable
 import av
 
 from .config import CameraConfig
-from .encoder import VideoEncoder, open_video_encoder
+from .encoder import EncoderChoice, VideoEncoder
 from .hub import PacketHub
 from .media import Packet
 from .threads import forbid_loop
@@ -52,6 +52,7 @@ class Substream:
         self._demand_ended = 0.0
         # ----- owned by the reader thread
         self._encoder: VideoEncoder | None = None
+        self._choice = EncoderChoice(self.config)  # auto's fallback to libx264 holds
         self._next_at = 0.0
         self._last_pts = -1
         self.starts = 0  # encoders opened since start (one at a time, ever)
@@ -93,7 +94,7 @@ class Substream:
         # Catch up without bursts: the next slot counts from this frame if we fell behind.
         self._next_at = max(self._next_at + interval, now + interval * 0.5)
         if self._encoder is None:
-            self._encoder = open_video_encoder(self.config)
+            self._encoder = self._choice.open()
             self.starts += 1
             self._logger.info(
                 "light stream started (%dx%d, %s)",
