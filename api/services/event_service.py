@@ -41,23 +41,6 @@ Listener = Callable[[dict[str, Any], str | None], None]
 
 FLUSH_INTERVAL_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
-KINDS = (
-    "motion",
-    "sound",
-    "offline",
-    "online",
-    "frozen",
-    "tamper",
-    "storage",
-    "mqtt",
-    # system alerts of the appliance (api.services.system_monitor, the encoder fallback)
-    "undervoltage",
-    "throttled",
-    "overheat",
-    "disk_low",
-    "memory",
-    "encoder",
-)
 
 
 class RecordingHooks(Protocol):
