@@ -226,10 +226,12 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
             rest = (await server.client.get(f"/api/events/{ended['id']}")).json()
             assert set(rest) == set(ended)
 
-            # Home Assistant disarms the camera; the REST API agrees.
+            # Home Assistant disarms the camera; the REST API agrees: disarmed by hand, like
+            # the dashboard's shield (until the schedule's next change).
             await ha.client.publish("sentrycam/porch/armed/set", b"OFF", qos=1)
             await ha.wait_for("sentrycam/porch/armed", b"OFF")
-            assert (await server.client.get("/api/cameras/porch/arm")).json() == {"armed": False}
+            arming = (await server.client.get("/api/cameras/porch/arm")).json()
+            assert (arming["armed"], arming["override"]) == (False, True)
             audit = (await server.client.get("/api/audit")).json()
             assert any(
                 (a["actor"], a["action"], a["target"]) == ("mqtt", "camera_disarmed", "porch")
@@ -240,7 +242,7 @@ async def test_home_assistant_sees_the_camera(start_server, tmp_path, monkeypatc
             await ha.client.publish("sentrycam/garage/armed/set", b"ON", qos=1)
             await ha.client.publish("sentrycam/porch/armed/set", b"maybe", qos=1)
             await wait_until(lambda: bridge.commands_ignored == 2, 10, "2 ignored commands")
-            assert (await server.client.get("/api/cameras/porch/arm")).json() == {"armed": False}
+            assert (await server.client.get("/api/cameras/porch/arm")).json()["armed"] is False
 
             # Home Assistant restarts: it announces itself and gets everything again.
             before = len(ha.on(configs.format("switch", "armed")))

@@ -116,6 +116,7 @@ class Services:
                 self.settings.cameras,
                 dashboard_url(self.settings),
                 __version__,
+                arm=lambda camera, armed: self.arming.manual(camera, armed),
             )
         self.notifications = NotificationService(
             self.settings.notifications, self.db, self.events, self.cameras, self.data_dir

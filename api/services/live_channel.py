@@ -139,9 +139,7 @@ class LiveChannel:
             await websocket.send_text(_encode({**hello, "last_id": self._last_id}))
             if last_id is not None:
                 await self._replay(connection, last_id)
-            held, connection.held = connection.held or [], None
-            for _, text in held:
-                connection.offer(text)
+            await self._send_held(connection)
             connection.sender = asyncio.create_task(self._send_loop(connection), name="ws-send")
             heartbeat = asyncio.create_task(self._heartbeat(connection), name="ws-heartbeat")
             try:
@@ -186,6 +184,20 @@ class LiveChannel:
             await websocket.send_text(_encode(_skipped(expected, upto)))
         if connection.held is not None:
             connection.held = [(i, text) for i, text in connection.held if i > upto]
+
+    @staticmethod
+    async def _send_held(connection: LiveConnection) -> None:
+        """Send what arrived during the replay, at the client's pace like the replay (a
+        long replay must not overflow the outbox of a client that reads), until nothing
+        is held; then live messages go through the outbox again."""
+        while connection.held and connection.close_code is None:
+            if len(connection.held) > REPLAY_LIMIT:  # it never catches up: a slow consumer
+                connection.close(CLOSE_SLOW_CONSUMER)  # the send loop closes the socket
+                break
+            batch, connection.held = connection.held, []
+            for _, text in batch:
+                await connection.websocket.send_text(text)
+        connection.held = None
 
     @staticmethod
     async def _send_loop(connection: LiveConnection) -> None:

@@ -22,6 +22,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,12 @@ class MqttBridge:
         camera_configs: list[CameraConfig],
         dashboard_url: str,
         version: str,
+        arm: Callable[[str, bool], Awaitable[object]],
     ) -> None:
         self._config = config
+        # Arming by hand, as the dashboard's shield does (api.services.arming: it holds until
+        # the schedule's next change).
+        self._arm = arm
         self._db = db
         self._accounts = accounts
         self._events = events
@@ -275,7 +280,7 @@ class MqttBridge:
         logger.info("MQTT: %s %s by an MQTT command", verb, command.camera)
         action = "camera_armed" if command.armed else "camera_disarmed"
         try:
-            await self._events.set_armed(command.camera, command.armed)
+            await self._arm(command.camera, command.armed)
             # In the audit log like a dashboard's arming: the actor is "mqtt".
             await self._db.run(
                 lambda db: self._accounts.audit(

@@ -3,7 +3,7 @@
 // dashboard, the subscription renews itself, page loads fall back to the cache.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import vm from 'node:vm';
 
@@ -190,4 +190,16 @@ test('pages come from the network, and from the cache when it is out of reach', 
     respondWith: () => (api = 'answered'),
   });
   assert.equal(api, 'untouched');
+});
+
+test('the app shell lists every script and style sheet: an offline start needs them all', () => {
+  const shell = SOURCE.slice(SOURCE.indexOf('const SHELL = ['), SOURCE.indexOf('];'));
+  const listed = new Set([...shell.matchAll(/'\/([^']*)'/g)].map((m) => m[1]));
+  const files = readdirSync(new URL('../../web/', import.meta.url)).filter(
+    (name) => /\.(js|css)$/.test(name) && name !== 'sw.js',
+  );
+  assert.deepEqual(
+    files.filter((name) => !listed.has(name)),
+    [],
+  );
 });
