@@ -100,14 +100,20 @@ async def test_revocation_written_by_the_cli_reaches_open_sockets(server: Any) -
         assert await closed_with(by_cookie) == 4401
 
 
-async def test_revocation_ends_talk_sessions_and_motion_tuners(start_server: Any) -> None:
-    # Regression: revoking a token or demoting a user ended its /api/ws sockets and WHEP
-    # viewers, but a talk-back session and an open motion tuner went on.
+async def with_speaker(start_server: Any) -> Any:
+    """Two cameras, "front" with a speaker (played into /dev/null); "ann" is an admin."""
     config = two_cameras()
     config["cameras"][0]["speaker"] = "hw:Loopback,0"
     server = await start_server(config)
     server.services.talk.open_speaker = lambda camera: ("/dev/null", "wav")
     await server.add_user("ann", role="admin")
+    return server
+
+
+async def test_revocation_ends_talk_sessions_and_motion_tuners(start_server: Any) -> None:
+    # Regression: revoking a token or demoting a user ended its /api/ws sockets and WHEP
+    # viewers, but a talk-back session and an open motion tuner went on.
+    server = await with_speaker(start_server)
     created = (await server.client.post("/api/tokens", json={"name": "a", "user": "ann"})).json()
     revoked = server.anonymous(headers={"Authorization": f"Bearer {created['token']}"})
     kept = await server.client_for("ann")  # another token of the same user
@@ -141,11 +147,7 @@ async def test_revocation_ends_talk_sessions_and_motion_tuners(start_server: Any
 
 
 async def test_expired_credentials_end_talk_and_tuners_too(start_server: Any) -> None:
-    config = two_cameras()
-    config["cameras"][0]["speaker"] = "hw:Loopback,0"
-    server = await start_server(config)
-    server.services.talk.open_speaker = lambda camera: ("/dev/null", "wav")
-    await server.add_user("ann", role="admin")
+    server = await with_speaker(start_server)
     browser = await server.browser_login("ann")
     await server.wait_online("front")
     pc, response = await talk(browser, "front")
