@@ -126,7 +126,9 @@ class Camera:
         )
         # The light second encoding (camera.substream), fed from the same frames.
         self.light: Substream | None = (
-            Substream(config, self._publish, self.logger) if config.substream.enabled else None
+            Substream(config, self._publish, self.logger, self._fell_back)
+            if config.substream.enabled
+            else None
         )
         self.audio: PacketHub | None = (
             PacketHub("audio", keyframed=False, on_demand=self._set_audio_demand)
@@ -197,8 +199,10 @@ class Camera:
         return readers
 
     def progress(self) -> list[Progress]:
-        """What the service watchdog checks: the readers and the encoder (camera.progress)."""
+        """What the service watchdog checks: the readers and the encoders (camera.progress)."""
         parts = [self.reader_progress, self.encoder_progress]
+        if self.light is not None:
+            parts.append(self.light.progress)
         return [*parts, self.mic.progress] if self.mic is not None else parts
 
     def _webcam(self) -> VideoDevice:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from .alsa import Alsa
@@ -19,6 +19,14 @@ from .v4l2 import IDENTITY_PREFIX, V4L2, VideoDevice, camera_id_for
 logger = logging.getLogger(__name__)
 
 ConfigSource = Literal["file", "autodetect-v4l2", "autodetect-demo"]
+# The dashboard's control settings of a camera id, read at every (re)start of a camera.
+ControlSource = Callable[[str], Mapping[str, ControlSetting]]
+# (old, new) after a camera was added (None, new), restarted (old, new) or removed (old, None).
+CameraListener = Callable[[Camera | None, Camera | None], None]
+
+
+def no_controls(camera_id: str) -> Mapping[str, ControlSetting]:
+    return {}
 
 
 def webcam_config(device: VideoDevice, taken: set[str], alsa: Alsa) -> CameraConfig:
@@ -72,7 +80,8 @@ class CameraManager:
     """Every camera, in configured order; cameras come and go at run time (on the loop).
 
     Listeners registered with :meth:`on_status`, :meth:`on_observation` and
-    :meth:`on_encoder_fallback` are attached to every camera, present and future.
+    :meth:`on_encoder_fallback` are attached to every camera, present and future; those
+    registered with :meth:`on_camera` hear of cameras added, restarted and removed.
     """
 
     def __init__(
@@ -88,11 +97,12 @@ class CameraManager:
         self.v4l2 = v4l2 or V4L2()
         self.alsa = alsa or Alsa()
         self._passthrough: dict[str, bool] = {}
-        self._controls: dict[str, dict[str, ControlSetting]] = {}
+        self._controls: ControlSource = no_controls
         self._loop: asyncio.AbstractEventLoop | None = None
         self._status_listeners: list[Callable[[Camera], None]] = []
         self._observation_listeners: list[Callable[[Observation], None]] = []
         self._encoder_listeners: list[Callable[[Camera, str], None]] = []
+        self._camera_listeners: list[CameraListener] = []
 
     def probe(self) -> None:
         """Before start, off the loop: which ``encoder: auto`` webcams offer H.264 to
@@ -114,18 +124,19 @@ class CameraManager:
     def start(
         self,
         loop: asyncio.AbstractEventLoop,
-        controls: dict[str, dict[str, ControlSetting]] | None = None,
+        controls: ControlSource = no_controls,
     ) -> None:
-        """Start every camera; ``controls`` are the dashboard's settings on top of the
-        config's, by camera id."""
+        """Start every camera; ``controls(camera_id)`` gives the dashboard's settings on top
+        of the config's, read again whenever a camera (re)starts (one source of truth:
+        ``api.services.devices.ControlStore``)."""
         self._loop = loop
-        self._controls = dict(controls or {})
+        self._controls = controls
         for config in self._configs:
             self._cameras[config.id] = self._start_camera(config)
 
     def _start_camera(self, config: CameraConfig) -> Camera:
         assert self._loop is not None, "start() the manager first"
-        wanted = {**config.controls, **self._controls.get(config.id, {})}
+        wanted = {**config.controls, **self._controls(config.id)}
         camera = Camera(
             config,
             self._loop,
@@ -154,10 +165,21 @@ class CameraManager:
 
     def on_encoder_fallback(self, listener: Callable[[Camera, str], None]) -> None:
         """Call ``listener(camera, reason)`` on the loop when ``encoder: auto`` gives up the
-        hardware encoder for libx264 (once per camera and run)."""
+        hardware encoder for libx264 (once per encoder and run: the main and the light
+        stream each have one)."""
         self._encoder_listeners.append(listener)
         for camera in self._cameras.values():
             camera.encoder_listeners.append(listener)
+
+    def on_camera(self, listener: CameraListener) -> None:
+        """Call ``listener(old, new)`` on the loop once a camera was added ``(None, new)``,
+        restarted ``(old, new)`` or removed ``(old, None)`` at run time. It must return at
+        once (queue its async work)."""
+        self._camera_listeners.append(listener)
+
+    def _changed(self, old: Camera | None, new: Camera | None) -> None:
+        for listener in self._camera_listeners:
+            listener(old, new)
 
     # ----- changes at run time (event loop) -----------------------------------------------
 
@@ -168,6 +190,7 @@ class CameraManager:
         camera = self._start_camera(config)
         self._cameras[config.id] = camera
         self._configs.append(config)
+        self._changed(None, camera)
         return camera
 
     async def remove(self, camera_id: str) -> None:
@@ -177,6 +200,7 @@ class CameraManager:
         self._passthrough.pop(camera_id, None)
         self._configs = [c for c in self._configs if c.id != camera_id]
         await camera.stop()
+        self._changed(camera, None)
 
     async def replace(self, config: CameraConfig) -> Camera:
         """Stop a camera and start it again with a new source (same place in the list)."""
@@ -187,6 +211,7 @@ class CameraManager:
         camera = self._start_camera(config)
         self._cameras[config.id] = camera
         self._configs = [config if c.id == config.id else c for c in self._configs]
+        self._changed(old, camera)
         return camera
 
     def update(self, config: CameraConfig) -> Camera:

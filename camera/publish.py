@@ -92,28 +92,62 @@ class RtpStream:
 
 
 class PublishService:
-    """Runs every configured target as a named task; stops them all on shutdown."""
+    """Runs every configured target as a named task; stops them all on shutdown.
+
+    Targets follow the camera manager (:meth:`camera_changed`, a
+    ``CameraManager.on_camera`` listener): a restarted camera is published again from its
+    new hubs, a removed one stops being published, and a camera added at run time that a
+    target names starts being published.
+    """
 
     def __init__(self, targets: list[PublishTarget], ice: Callable[[str], IceServers]) -> None:
         self._targets = targets
         self._ice = ice
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[str, list[asyncio.Task[None]]] = {}  # by camera id
+        self._ending: set[asyncio.Task[None]] = set()  # cancelled, not yet finished
+        self._running = False
         self.streams: dict[str, list[RtpStream]] = {}
 
-    def start(self, cameras: dict[str, Camera]) -> None:
+    def start(self, cameras: list[Camera]) -> None:
+        self._running = True
+        present = {camera.id for camera in cameras}
         for index, target in enumerate(self._targets):
-            camera = cameras.get(target.camera)
-            if camera is None:
-                logger.warning("publish: no camera %r; target %d skipped", target.camera, index)
+            if target.camera not in present:
+                logger.warning(
+                    "publish: no camera %r yet; target %d waits for it", target.camera, index
+                )
+        for camera in cameras:
+            self._publish(camera)
+
+    def camera_changed(self, old: Camera | None, new: Camera | None) -> None:
+        """A camera was added, restarted or removed (on the loop; returns at once)."""
+        if not self._running:
+            return
+        if old is not None:
+            self._unpublish(old.id)
+        if new is not None:
+            self._publish(new)
+
+    def _publish(self, camera: Camera) -> None:
+        tasks = self._tasks.setdefault(camera.id, [])
+        for index, target in enumerate(self._targets):
+            if target.camera != camera.id:
                 continue
             name = f"publish-{target.camera}-{index}"
             if target.rtp is not None:
                 for stream in self._rtp_streams(camera, target.rtp):
                     self.streams.setdefault(target.camera, []).append(stream)
-                    self._tasks.append(asyncio.create_task(stream.run(), name=name))
+                    tasks.append(asyncio.create_task(stream.run(), name=name))
             elif target.whip is not None:
                 coro = publish_whip(camera, target.whip, self._ice, logger)
-                self._tasks.append(asyncio.create_task(coro, name=name))
+                tasks.append(asyncio.create_task(coro, name=name))
+
+    def _unpublish(self, camera_id: str) -> None:
+        self.streams.pop(camera_id, None)
+        for task in self._tasks.pop(camera_id, []):
+            task.cancel()  # a WHIP target hangs up (DELETE) as it ends
+            self._ending.add(task)
+            task.add_done_callback(self._ending.discard)
 
     @staticmethod
     def _rtp_streams(camera: Camera, rtp: RtpTarget) -> list[RtpStream]:
@@ -124,10 +158,14 @@ class PublishService:
             )
         return streams
 
+    def tasks(self, camera_id: str) -> list[asyncio.Task[None]]:
+        """The running targets of a camera."""
+        return list(self._tasks.get(camera_id, []))
+
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
+        self._running = False
+        for camera_id in list(self._tasks):
+            self._unpublish(camera_id)
+        for task in list(self._ending):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks.clear()

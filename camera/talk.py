@@ -6,7 +6,9 @@ end): the offer sends one audio track; our answer only receives. aiortc decodes 
 to the camera's ALSA ``speaker:``. While someone talks, the camera's own microphone is
 muted or ducked (``talk.microphone``) so the speaker does not come back through it, and
 its sound detector rests. Sessions end on DELETE, when the peer goes away, when it never
-connects, or after ``talk.max_seconds``.
+connects, after ``talk.max_seconds``, when the camera restarts or is removed
+(:meth:`TalkService.camera_changed`) and when the credentials they were opened with are
+revoked (:meth:`TalkService.close_where`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class TalkSession:
     speaker: Speaker
     user_id: int | None
     user_name: str
+    credential: str | None = None  # the session or token it was opened with (revocation)
+    expires_at: float | None = None  # epoch seconds when that credential ends
     answer_sdp: str = ""
     started: float = field(default_factory=time.time)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -114,12 +118,19 @@ class TalkService:
         self.open_speaker = open_speaker
         self._on_change = on_change
         self._by_camera: dict[str, TalkSession] = {}
+        self._ending: set[asyncio.Task[bool]] = set()
 
     def current(self, camera_id: str) -> TalkSession | None:
         return self._by_camera.get(camera_id)
 
     async def start(
-        self, camera: Camera, offer_sdp: str, user_id: int | None, user_name: str
+        self,
+        camera: Camera,
+        offer_sdp: str,
+        user_id: int | None,
+        user_name: str,
+        credential: str | None = None,
+        expires_at: float | None = None,
     ) -> TalkSession:
         if camera.config.speaker is None:
             raise NoSpeaker(f"camera {camera.id} has no speaker configured")
@@ -133,7 +144,9 @@ class TalkService:
         )
         target, fmt = self.open_speaker(camera)
         speaker = Speaker(f"camera-{camera.id}-speaker", target, fmt)
-        session = TalkSession(session_id, camera, pc, speaker, user_id, user_name)
+        session = TalkSession(
+            session_id, camera, pc, speaker, user_id, user_name, credential, expires_at
+        )
         self._by_camera[camera.id] = session  # claimed before the first await
         try:
             await self._answer(session, offer_sdp)
@@ -219,6 +232,27 @@ class TalkService:
     def session(self, session_id: str) -> TalkSession | None:
         return next((s for s in self._by_camera.values() if s.id == session_id), None)
 
+    def sessions(self) -> list[TalkSession]:
+        return list(self._by_camera.values())
+
+    def camera_changed(self, old: Camera | None, new: Camera | None) -> None:
+        """A camera restarted or was removed (``CameraManager.on_camera``, on the loop): a
+        session on the old one ends (its speaker belongs to a camera that is gone)."""
+        session = self._by_camera.get(old.id) if old is not None else None
+        if session is None or session.camera is not old:
+            return
+        task = asyncio.create_task(self.stop(session), name=f"talk-end-{session.id[:6]}")
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
+
+    async def close_where(self, ended: Callable[[TalkSession], bool]) -> int:
+        """End every session ``ended`` picks (revoked credentials); how many."""
+        closing = [s for s in self._by_camera.values() if ended(s)]
+        for session in closing:
+            await self.stop(session)
+        return len(closing)
+
     async def close_all(self) -> None:
         for session in list(self._by_camera.values()):
             await self.stop(session)
+        await asyncio.gather(*self._ending, return_exceptions=True)

@@ -27,9 +27,8 @@ async def test_get_config_is_for_admins_with_secrets_redacted(start_server, monk
     cfg["cameras"].append(
         {"id": "gate", "source": "rtsp://cam:${SENTRYCAM_PW}@127.0.0.1:9/s", "encoder": "copy"}
     )
-    cfg["webrtc"]["ice_servers"] = [
-        {"urls": ["turn:127.0.0.1"], "username": "cam", "credential": "t0ps3cret"}
-    ]
+    turn = {"urls": ["turn:127.0.0.1"], "username": "sentrycam", "credential": "t0ps3cret"}
+    cfg["webrtc"]["ice_servers"] = [turn]
     server = await start_server(cfg)
     await server.add_user("viewer")
     viewer = await server.client_for("viewer")

@@ -2,11 +2,13 @@
 
 Failures are injected: the hardware encoder is "present" (``pi_encoder_present``) and
 fails to open (it really does here: no /dev/video11), or it is stood in for by libx264
-under its name and made to fail or stall mid-stream.
+under its name and made to fail or stall mid-stream. The light stream's encoder
+(``camera.substream``) fails alone: the main stream goes on.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import av.error
@@ -16,6 +18,7 @@ from camera import encoder as encoder_module
 from camera.config import CameraConfig
 from camera.encoder import HARDWARE_CODEC, EncoderChoice, VideoEncoder
 from tests.conftest import demo_config
+from tests.test_substream import connect_quality
 from tests.waiting import wait_until
 from tests.whep_client import connect, hang_up
 
@@ -115,3 +118,111 @@ async def test_hardware_encoder_failing_mid_stream_falls_back_for_good(
     assert camera.info().encoder == "libx264"
     assert camera.encoder_starts <= 3
     assert len(await encoder_alerts(server)) == 1
+
+
+# ----- the light stream's encoder (camera.substream) ------------------------------------------
+
+LIGHT = {"width": 160, "height": 90, "fps": 10, "bitrate_kbps": 100}
+
+
+def light_camera(**camera: Any) -> dict[str, Any]:
+    return demo_config(audio=None, substream=LIGHT, **camera)
+
+
+def is_light(encoder: VideoEncoder) -> bool:
+    return bool(encoder._config.height == LIGHT["height"])
+
+
+async def test_a_failing_light_encoder_rests_and_the_main_stream_goes_on(
+    start_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failing = {"light": True}
+    original_encode = VideoEncoder.encode
+
+    def encode(self: VideoEncoder, frame: Any, pts: int) -> Any:
+        if failing["light"] and is_light(self):
+            raise av.error.ExternalError(-32, "injected: the light encoder died")
+        return original_encode(self, frame, pts)
+
+    monkeypatch.setattr(VideoEncoder, "encode", encode)
+    server = await start_server(light_camera(encoder="libx264"))
+    await server.wait_online("demo")
+    camera = server.camera("demo")
+    main = await connect_quality(server, "high")
+    light = await connect_quality(server, "low")
+    try:
+        await wait_until(lambda: camera.light.failures >= 1, 20, "the light encoder failing")
+        for _ in range(30):  # three seconds of the main stream: the reader never stopped
+            frame = await main.next_video_frame()
+        assert (frame.width, frame.height) == (640, 360)
+        assert (camera.restarts, camera.status) == (0, "online")
+        # The fault goes away: after its rest the light stream comes back by itself.
+        failing["light"] = False
+        frame = await light.next_video_frame(timeout=30)
+        assert (frame.width, frame.height) == (160, 90)
+        assert camera.light.encoding
+    finally:
+        await hang_up(server.client, main)
+        await hang_up(server.client, light)
+
+
+async def test_the_light_streams_hardware_fallback_raises_the_encoder_alert(
+    start_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # libx264 posing as the hardware encoder for both streams; the light one dies.
+    monkeypatch.setattr(encoder_module, "pi_encoder_present", lambda: True)
+    original_open, original_encode = VideoEncoder._open, VideoEncoder.encode
+    monkeypatch.setattr(VideoEncoder, "_open", lambda self, name: original_open(self, "libx264"))
+
+    def encode(self: VideoEncoder, frame: Any, pts: int) -> Any:
+        if self.codec_name == HARDWARE_CODEC and is_light(self):
+            raise av.error.ExternalError(-32, "injected: the encoder died")
+        return original_encode(self, frame, pts)
+
+    monkeypatch.setattr(VideoEncoder, "encode", encode)
+    server = await start_server(light_camera())
+    await server.wait_online("demo")
+    camera = server.camera("demo")
+    light = await connect_quality(server, "low")
+    try:
+        await wait_until(lambda: camera.light.starts >= 2, 20, "the light stream on libx264")
+        for _ in range(20):
+            frame = await light.next_video_frame()
+        assert (frame.width, frame.height) == (160, 90)
+    finally:
+        await hang_up(server.client, light)
+    assert camera.light.codec == "libx264"
+    assert camera.light.failures == 0  # a fallback, not a failure: it never rested
+    details = await wait_until(lambda: encoder_alerts(server), 10, "an encoder alert")
+    assert len(details) == 1
+    assert details[0].startswith("camera demo: light stream: h264_v4l2m2m failed mid-stream")
+
+
+async def test_a_hung_light_encoder_is_seen_by_the_watchdog(
+    start_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    original_encode = VideoEncoder.encode
+
+    def encode(self: VideoEncoder, frame: Any, pts: int) -> Any:
+        if is_light(self):
+            release.wait(30)
+        return original_encode(self, frame, pts)
+
+    monkeypatch.setattr(VideoEncoder, "encode", encode)
+    server = await start_server(light_camera())
+    watchdog = server.services.systemd
+    watchdog.stuck_after_s = 2.0
+    await server.wait_online("demo")
+    camera = server.camera("demo")
+    assert camera.light.progress in camera.progress()
+    light = await connect_quality(server, "low")
+    try:
+        stuck = await wait_until(
+            lambda: [p for p in watchdog.stuck() if "light encoder" in p], 20, "seen stuck"
+        )
+        assert stuck[0].startswith("camera demo light encoder stuck for")
+    finally:
+        release.set()
+        await hang_up(server.client, light)
+    await wait_until(lambda: not watchdog.stuck(), 20, "unstuck once the encoder returns")

@@ -55,8 +55,11 @@ async def talk_start(
     if not principal.is_admin and not services.talk.config.viewers:
         raise Forbidden("only admins may talk through cameras (talk.viewers is off)")
     offer = await read_offer(request, content_type)
+    expires = principal.expires_at.timestamp() if principal.expires_at is not None else None
     try:
-        session = await services.talk.start(camera, offer, principal.user_id, principal.name)
+        session = await services.talk.start(
+            camera, offer, principal.user_id, principal.name, principal.credential, expires
+        )
     except TalkBusy as busy:
         raise Conflict(str(busy)) from None
     except NoSpeaker as error:

@@ -5,7 +5,9 @@ A WebSocket for admins, open while the dashboard's motion tuner is. The server a
 trial settings; the real detector is untouched) and sends one ``frame`` report per
 analysed frame; the client sends ``{"type": "trial", "motion": {...}}`` (a merge patch over
 the camera's saved motion settings) whenever a slider moves. Nothing is saved here: saving
-is ``PATCH /api/cameras/{id}``. Protocol and close codes: docs/api.md "Motion tuner".
+is ``PATCH /api/cameras/{id}``. Open tuners are kept in ``Services.tuners``
+(``api.services.tuners``) so that revoking their credentials closes them (4401). Protocol
+and close codes: docs/api.md "Motion tuner".
 """
 
 from __future__ import annotations
@@ -27,11 +29,11 @@ from camera.tuner import Report, Tuner
 from .. import config_layers as layers
 from ..accounts import Principal
 from ..security import authorize_websocket, services_of
+from ..services.tuners import TunerSocket
 
 router = APIRouter(tags=["config"])
 
 MAX_TUNERS = 4  # per camera: each costs one more detector step per analysed frame
-QUEUE = 8  # reports waiting for a slow client; older ones are dropped
 CLOSE_NOT_ADMIN = 4403
 CLOSE_NO_CAMERA = 4404
 CLOSE_CAMERA_CHANGED = 4410  # the camera restarted or was removed: open the tuner again
@@ -57,16 +59,11 @@ async def tuner(
     if camera.tuners >= MAX_TUNERS:
         await websocket.close(CLOSE_BUSY, "too many motion tuners open on this camera")
         return
-    reports: asyncio.Queue[Report] = asyncio.Queue(QUEUE)
+    socket = services.tuners.open(principal, camera.id)
     loop = asyncio.get_running_loop()
 
-    def offer(report: Report) -> None:  # on the loop
-        if reports.full():
-            reports.get_nowait()
-        reports.put_nowait(report)
-
     def deliver(report: Report) -> None:  # on the camera's reader thread
-        loop.call_soon_threadsafe(offer, report)
+        loop.call_soon_threadsafe(socket.offer, report)
 
     session = Tuner(camera.config.motion, deliver)
     camera.attach_tuner(session)
@@ -81,7 +78,7 @@ async def tuner(
         )
         receiving = asyncio.create_task(_receive(websocket, camera, session), name="tuner-in")
         try:
-            await _send(websocket, reports, lambda: _current(services.cameras, camera))
+            await _send(websocket, socket, lambda: _current(services.cameras, camera))
         finally:
             receiving.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
@@ -90,6 +87,7 @@ async def tuner(
         pass
     finally:
         camera.detach_tuner(session)
+        services.tuners.closed(socket)
 
 
 def _current(cameras: Any, camera: Camera) -> bool:
@@ -99,15 +97,18 @@ def _current(cameras: Any, camera: Camera) -> bool:
         return False
 
 
-async def _send(websocket: WebSocket, reports: asyncio.Queue[Report], current: Any) -> None:
+async def _send(websocket: WebSocket, socket: TunerSocket, current: Any) -> None:
     while True:
         try:
-            report = await asyncio.wait_for(reports.get(), 1.0)
+            report = await asyncio.wait_for(socket.reports.get(), 1.0)
         except TimeoutError:
             if not current():
                 await websocket.close(CLOSE_CAMERA_CHANGED, "the camera changed: reopen")
                 return
             continue
+        if report is None:  # closed from outside: the credentials were revoked
+            await websocket.close(socket.close_code or 1000, "credentials revoked")
+            return
         await websocket.send_text(json.dumps(report, separators=(",", ":")))
 
 

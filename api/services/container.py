@@ -18,7 +18,7 @@ from camera.publish import PublishService
 from camera.talk import TalkService, TalkSession
 from camera.webrtc import WebRTCService
 
-from ..accounts import Accounts, session_credential
+from ..accounts import Accounts, Principal, session_credential
 from ..config_store import ConfigStore, Layers
 from ..db import Database, database_url
 from ..notifications.service import NotificationService
@@ -31,11 +31,12 @@ from .arming import ArmingService
 from .config_service import ConfigService, Parts
 from .devices import DeviceService
 from .event_service import EventService
-from .live_channel import LiveChannel
+from .live_channel import CLOSE_REVOKED, LiveChannel
 from .mqtt_bridge import MqttBridge
 from .recording_archive import RecordingService
 from .system_monitor import SystemMonitor
 from .systemd_notify import SystemdService
+from .tuners import TunerSockets
 
 logger = logging.getLogger("sentrycam")
 
@@ -70,6 +71,7 @@ class Services:
     passwords: PasswordPool = field(init=False)
     throttle: LoginThrottle = field(init=False)
     live: LiveChannel = field(init=False)
+    tuners: TunerSockets = field(init=False)
     events: EventService = field(init=False)
     recordings: RecordingService = field(init=False)
     mqtt: MqttBridge | None = field(init=False, default=None)  # None: no mqtt section
@@ -101,6 +103,7 @@ class Services:
         self.passwords = PasswordPool()
         self.throttle = LoginThrottle(security.login_throttle)
         self.live = LiveChannel()
+        self.tuners = TunerSockets()
         self.events = EventService(self.db, self.live, self.data_dir, self.settings.events)
         self.recordings = RecordingService(
             self.db, self.events, self.cameras, self.settings.storage, self.data_dir
@@ -162,16 +165,20 @@ class Services:
         await self.notifications.start()  # listens to the events before cameras make any
         await self.system.start()
         await self.arming.start()  # before the cameras: their first events are armed right
-        controls = await asyncio.to_thread(self.devices.load_controls)
+        await asyncio.to_thread(self.devices.load_controls)
         await asyncio.to_thread(self.cameras.probe)  # which webcams forward their H.264
-        self.cameras.start(asyncio.get_running_loop(), controls)
+        # The stored controls are read at every (re)start of a camera: one source of truth.
+        self.cameras.start(asyncio.get_running_loop(), self.devices.controls.get)
         self.cameras.on_status(self.events.camera_status)
         self.cameras.on_observation(self.events.observe)
         if self.mqtt is not None:
             await self.mqtt.start()  # connects in the background: never holds up start-up
         self.cameras.on_encoder_fallback(self._encoder_fell_back)
         await self.recordings.start()
-        self.publish.start({camera.id: camera for camera in self.cameras.all()})
+        self.publish.start(self.cameras.all())
+        # Publishing and talk-back follow cameras added, restarted or removed at run time.
+        self.cameras.on_camera(self.publish.camera_changed)
+        self.cameras.on_camera(self.talk.camera_changed)
         await self.devices.start()  # hotplug
         self._watch = asyncio.create_task(self._watch_credentials(), name="credentials-watch")
         await self.systemd.start()
@@ -217,25 +224,36 @@ class Services:
         await self.end_credentials({session_credential(h) for h in session_hashes}, user_id)
 
     async def end_credentials(self, credentials: set[str], user_id: int | None = None) -> None:
-        """Close the WebSocket connections and WHEP viewers opened with ``credentials`` (or
-        by ``user_id``): a revoked session or token loses its open sockets at once."""
-        self.live.close_where(
-            lambda p: p.credential in credentials or (user_id is not None and p.user_id == user_id)
-        )
-        await self.webrtc.close_where(
-            lambda s: s.credential in credentials or (user_id is not None and s.owner == user_id)
-        )
+        """End everything opened with ``credentials`` (or by ``user_id``): WebSocket
+        connections and motion tuners close with 4401, WHEP viewers and talk sessions are
+        hung up. A revoked session or token loses its open sockets at once."""
+
+        def revoked(credential: str | None, owner: int | None) -> bool:
+            return credential in credentials or (user_id is not None and owner == user_id)
+
+        self.live.close_where(lambda p: revoked(p.credential, p.user_id))
+        self.tuners.close_where(lambda p: revoked(p.credential, p.user_id), CLOSE_REVOKED)
+        await self.webrtc.close_where(lambda s: revoked(s.credential, s.owner))
+        await self.talk.close_where(lambda s: revoked(s.credential, s.user_id))
 
     async def check_credentials(self) -> None:
         """End open sockets whose session or token expired or was revoked elsewhere (the
         CLI writes to the database only): run every ``CREDENTIAL_CHECK_S``."""
         stamp = time.time()
-        self.live.close_where(
-            lambda p: p.expires_at is not None and p.expires_at.timestamp() <= stamp
-        )
-        await self.webrtc.close_where(lambda s: s.expires_at is not None and s.expires_at <= stamp)
-        open_with = {p.credential for p in self.live.principals()}
+
+        def expired(at: float | None) -> bool:
+            return at is not None and at <= stamp
+
+        def principal_expired(p: Principal) -> bool:
+            return p.expires_at is not None and expired(p.expires_at.timestamp())
+
+        self.live.close_where(principal_expired)
+        self.tuners.close_where(principal_expired, CLOSE_REVOKED)
+        await self.webrtc.close_where(lambda s: expired(s.expires_at))
+        await self.talk.close_where(lambda s: expired(s.expires_at))
+        open_with = {p.credential for p in [*self.live.principals(), *self.tuners.principals()]}
         open_with |= {s.credential for s in self.webrtc.all_sessions()}
+        open_with |= {s.credential for s in self.talk.sessions()}
         credentials = {c for c in open_with if c is not None}
         if not credentials:
             return

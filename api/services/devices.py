@@ -12,7 +12,9 @@
   the config by itself.
 
 Control changes made through the API are kept in ``<data dir>/controls.json`` by camera id
-(:class:`ControlStore`) and applied on top of the config's ``controls:`` at every open.
+(:class:`ControlStore`) and applied on top of the config's ``controls:`` at every open. The
+store is the one copy: the camera manager reads it (``ControlStore.get``) whenever it
+starts or restarts a camera, so a camera restarted by a settings change keeps them.
 """
 
 from __future__ import annotations
