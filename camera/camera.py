@@ -216,6 +216,11 @@ class Camera:
 
     def device_gone(self, reason: str) -> None:
         """The webcam's node vanished (unplugged): offline now, not at the read timeout."""
+        self.declare_offline(reason)
+
+    def declare_offline(self, reason: str) -> None:
+        """Offline now, as decided outside the video reader (an unplugged node, a reader
+        stuck inside a read): the next frame it delivers reports the camera online again."""
         require_loop("a camera's status")
         if self.status != "offline":
             self._readers[0].mark_unknown()

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import cast
 
-import cv2
 import numpy as np
 import numpy.typing as npt
+
+from .opencv import cv2
 
 Gray = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from urllib.parse import urljoin
 
-import httpx
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from .camera import Camera
@@ -34,6 +33,8 @@ async def publish_whip(
     logger: logging.Logger,
 ) -> None:
     """Keep the camera published at ``target`` until cancelled."""
+    import httpx  # only a camera that publishes needs it (and its CLI's rich and pygments)
+
     failures = 0
     while True:
         started = time.monotonic()
@@ -74,6 +75,8 @@ async def _one_session(
     if target.bearer_token:
         headers["Authorization"] = f"Bearer {target.bearer_token}"
     location: str | None = None
+    import httpx
+
     async with httpx.AsyncClient(timeout=15) as client:
         try:
             await pc.setLocalDescription(await pc.createOffer())

@@ -11,8 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import apprise
-
 from .config import AppriseTarget
 from .delivery import Delivered, Delivery, DeliveryQueues, Failed, OnResult, Outcome, Retry
 
@@ -52,6 +50,8 @@ class AppriseChannel:
 
     def _notify(self, url: str, message: AppriseMessage) -> bool:
         """One notification through one Apprise URL (in a pool thread)."""
+        import apprise  # loaded by the first notification that needs it, not at start
+
         notifier = apprise.Apprise()
         if not notifier.add(url):
             raise ValueError("Apprise does not understand this URL")

@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from py_vapid import Vapid02
-from pywebpush import WebPusher
 
 from .delivery import (
     Delivered,
@@ -78,6 +77,8 @@ class WebPushChannel:
 
     def _prepare(self, message: PushMessage) -> tuple[bytes, dict[str, str]]:
         """Encrypt the payload and sign the JWT (in a pool thread: CPU work)."""
+        from pywebpush import WebPusher  # with requests: loaded by the first push, not at start
+
         target = message.subscription
         info = {"endpoint": target.endpoint, "keys": {"p256dh": target.p256dh, "auth": target.auth}}
         body = json.dumps(message.payload, separators=(",", ":")).encode()

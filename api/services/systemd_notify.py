@@ -14,7 +14,12 @@ With ``Type=notify`` and ``WatchdogSec=`` in the unit (systemd/sentrycam.service
   systemd restarts the service instead of leaving it sitting there;
 * ``STOPPING=1`` when shutdown begins (:meth:`SystemdService.stopping`).
 
-Outside systemd the notifier is disabled and this service does nothing.
+A camera whose video reader is stuck (a read that never returns: a FIFO or a device whose
+writer went silent without closing; network sources end at the read timeout instead) is
+also reported offline ("reader stuck in a read ..."): nothing can interrupt that read, so
+the restart is systemd's, but the dashboard, alerts and ``STATUS=`` say so meanwhile. When
+frames flow again the camera is online again. Outside systemd nothing is sent, and only
+this check runs.
 """
 
 from __future__ import annotations
@@ -65,8 +70,6 @@ class SystemdService:
     # ----- life cycle -------------------------------------------------------------------
 
     async def start(self) -> None:
-        if not self._notifier.enabled:
-            return
         usec = self._notifier.watchdog_usec
         interval = STATUS_INTERVAL_S if usec is None else min(usec / 1e6 / 3, STATUS_INTERVAL_S)
         self._spawn(self._watchdog_loop(interval, usec is not None), "systemd-watchdog")
@@ -120,6 +123,13 @@ class SystemdService:
                 found.append(f"camera {camera} recorder writer thread is gone")
         return found
 
+    def _declare_stuck_readers(self) -> None:
+        now = time.monotonic()
+        for camera in self._cameras.all():
+            stuck_for = camera.reader_progress.stuck_for(now)
+            if stuck_for > self.stuck_after_s and camera.status == "online":
+                camera.declare_offline(f"reader stuck in a read for {stuck_for:.0f} s")
+
     def _progress(self) -> list[Progress]:
         parts = [p for camera in self._cameras.all() for p in camera.progress()]
         parts += [r.writer.progress for r in self._recordings.recorders.values()]
@@ -162,10 +172,15 @@ class SystemdService:
     def _tick(self, watchdog: bool) -> None:
         stuck = self.stuck()
         if stuck and not self._stuck:
-            logger.error("stuck, so the systemd watchdog is not pinged: %s", "; ".join(stuck))
+            unpinged = ", so the systemd watchdog is not pinged" if watchdog else ""
+            logger.error("stuck%s: %s", unpinged, "; ".join(stuck))
         elif self._stuck and not stuck:
-            logger.warning("no longer stuck: pinging the systemd watchdog again")
+            logger.warning("no longer stuck%s", ": pinging the systemd watchdog again" * watchdog)
         self._stuck = stuck
+        if stuck:
+            self._declare_stuck_readers()
+        if not self._notifier.enabled:
+            return
         fields: dict[str, str | int] = {}
         if watchdog and not stuck:
             fields["WATCHDOG"] = 1
