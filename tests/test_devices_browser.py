@@ -52,6 +52,21 @@ async def test_new_webcam_offer_and_controls_drawer(start_server, browser, monke
     assert 'source: "v4l2:usb-046d:082d-A1B2C3D4"' in text
     assert "MJPEG 1280x720@30" in text
 
+    # "Add" opens Settings > Add camera with that webcam chosen, as the server suggests.
+    await offer.get_by_test_id("device-offer-add").click()
+    await page.get_by_test_id("camera-save").wait_for()
+    kind = page.get_by_test_id("camera-kind")
+    await wait_js(page, "document.querySelector('[data-testid=camera-kind]').value !== ''")
+    assert await kind.input_value() == "device:v4l2:usb-046d:082d-A1B2C3D4"
+    assert await page.get_by_test_id("camera-name").input_value() == "HD Pro Webcam C920"
+    assert await page.get_by_test_id("camera-id").input_value() == "hd-pro-webcam-c920"
+    await page.get_by_test_id("camera-save").click()
+    await wait_js(page, "location.hash === '#/settings/camera/hd-pro-webcam-c920'")
+    added = server.services.cameras.get("hd-pro-webcam-c920")
+    assert added.config.source == "v4l2:usb-046d:082d-A1B2C3D4"
+    await page.goto(server.base_url + "/")  # now in use: no longer offered
+    await wait_js(page, "document.getElementById('devices').hidden")
+
     await page.goto(server.base_url + "/#/camera/porch")
     drawer = page.get_by_test_id("camera-controls")
     await drawer.wait_for()
