@@ -126,9 +126,7 @@ def _loopback(root: Path) -> None:
     card = root / "proc/asound/card0"
     for device in (0, 1):
         (card / f"pcm{device}c").mkdir(parents=True)
-        (card / f"pcm{device}c/info").write_text(
-            f"card: 0\ndevice: {device}\nname: Loopback PCM\n"
-        )
+        (card / f"pcm{device}c/info").write_text(f"card: 0\ndevice: {device}\nname: Loopback PCM\n")
     (card / "id").write_text("Loopback\n")
 
 
