@@ -64,7 +64,7 @@ async def test_new_webcam_offer_and_controls_drawer(start_server, browser, monke
     await wait_js(page, "location.hash === '#/settings/camera/hd-pro-webcam-c920'")
     added = server.services.cameras.get("hd-pro-webcam-c920")
     assert added.config.source == "v4l2:usb-046d:082d-A1B2C3D4"
-    await page.goto(server.base_url + "/")  # now in use: no longer offered
+    await page.evaluate("location.hash = '#/'")  # in use now: no longer offered (live)
     await wait_js(page, "document.getElementById('devices').hidden")
 
     await page.goto(server.base_url + "/#/camera/porch")

@@ -24,6 +24,11 @@ function dismissed() {
   }
 }
 
+/** A camera added, removed or given a new source may take a webcam or free one. */
+function takes(message) {
+  return message.type === 'config' && ['added', 'removed', 'restarted'].includes(message.action);
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -43,9 +48,12 @@ export class DeviceOffers {
     this.#root = root;
     this.#list = root.querySelector('.device-offers');
     live.subscribe((message) => {
-      // A camera added or removed takes a webcam or frees it: reload on `config` too.
-      const kinds = ['device', 'hello', 'config'];
-      if (this.#enabled && kinds.includes(message.type)) this.load();
+      if (
+        this.#enabled &&
+        (message.type === 'device' || message.type === 'hello' || takes(message))
+      ) {
+        this.load();
+      }
     });
   }
 
