@@ -1,16 +1,21 @@
 // Adding a camera, and a camera's source and recording settings: choose a webcam found by
-// the server (GET /api/devices, when the server has it) or type a URL; "Test" opens the
+// the server (GET /api/devices: saved by its stable `v4l2:<identity>` source, named as the
+// server suggests, with its own microphone or any ALSA one) or type a URL; "Test" opens the
 // source as the camera would and shows its picture or why not (POST /api/sources/test);
 // "Save" adds it (POST /api/cameras) or changes only what was edited (PATCH, If-Match).
 
 import {
   RESOLUTIONS,
+  audioOptions,
+  cameraFor,
   devicesFrom,
   errorsByField,
   freeId,
+  kindOf,
+  kindOptions,
   mergePatch,
   slugify,
-  sourceKind,
+  webcamOf,
 } from '/camera-model.js';
 import { apiFetch, getJson } from '/http.js';
 import { h, field, note, problemText, select, send, toggle } from '/ui.js';
@@ -41,6 +46,8 @@ const RECORDING_KEYS = [
   'keep_continuous_days',
 ];
 
+const option = (o) => h('option', { value: o.value, text: o.label, disabled: o.disabled });
+
 export class CameraForm {
   el;
   #edit; // null when adding; else {id, camera, etag, saved(result)}
@@ -49,12 +56,18 @@ export class CameraForm {
   #devices = { video: [], audio: [] };
   #taken = new Set();
   #idEdited = false;
+  #autoName = ''; // the name last filled in from a webcam (replaced when another is chosen)
+  #preset; // a webcam's source to choose at once (the "New webcam" offer's Add)
   #status = h('p', { role: 'status', hidden: true, testid: 'camera-form-status' });
   #preview = h('div', { class: 'set-preview', testid: 'source-preview', hidden: true });
 
-  /** @param {{id: string, camera: object, etag: string, saved: (result) => void}|null} edit */
-  constructor(edit) {
+  /**
+   * @param {{id: string, camera: object, etag: string, saved: (result) => void}|null} edit
+   * @param {{device?: string}} options  device: the source of a webcam to add
+   */
+  constructor(edit, { device = null } = {}) {
     this.#edit = edit;
+    this.#preset = device;
     this.el = this.#build();
     this.#load();
   }
@@ -283,8 +296,7 @@ export class CameraForm {
     this.#devices = devices;
     this.#taken = new Set((config?.settings.cameras ?? []).map((c) => c.id));
     this.#fillKinds();
-    this.#fillAudio();
-    if (!this.#edit) this.#onName();
+    this.#preset = null;
   }
 
   async #loadDevices() {
@@ -297,65 +309,79 @@ export class CameraForm {
   }
 
   #fillKinds() {
-    const source = this.#inputs.source.value;
-    const options = this.#devices.video.map((d) => [
-      `device:${d.path}`,
-      `${d.label}${d.inUse ? ` (used by ${d.inUse})` : ''}`,
-    ]);
-    options.push(
-      ['url', 'A network camera (URL)'],
-      ['file', 'A video file'],
-      ['demo', 'The demo picture'],
-    );
-    const current = this.#devices.video.some((d) => d.path === source)
-      ? `device:${source}`
-      : { demo: 'demo', url: 'url', v4l2: 'url', file: 'file' }[sourceKind(source)];
-    this.#inputs.kind.replaceChildren(
-      ...options.map(([v, label]) => h('option', { value: v, text: label })),
-    );
-    this.#inputs.kind.value = source ? current : options[0][0];
-    this.#onKind();
+    const source = this.#preset ?? this.#inputs.source.value;
+    const options = kindOptions(this.#devices, source, this.#edit?.id ?? null);
+    this.#inputs.kind.replaceChildren(...options.map(option));
+    const wanted = source ? kindOf(this.#devices, source) : options[0].value;
+    const usable = options.find((o) => o.value === wanted && !o.disabled);
+    this.#inputs.kind.value = usable?.value ?? options.find((o) => !o.disabled).value;
+    if (this.#preset && !webcamOf(this.#devices, this.#preset)?.source) {
+      note(this.#status, 'That webcam is not plugged in any more.', 'error');
+    } else if (this.#preset && !usable) {
+      note(this.#status, 'That webcam is used by another camera now.', 'error');
+    }
+    this.#onKind(this.#edit?.camera.audio ?? '');
   }
 
-  #fillAudio() {
-    const current = this.#edit?.camera.audio ?? null;
-    const options = [
-      ['', 'None'],
-      ['source', 'The source’s own sound'],
-      ...this.#devices.audio.map((d) => [d.path, d.label]),
-      ['demo', 'A test tone'],
-    ];
-    if (current && !options.some(([v]) => v === current)) options.push([current, current]);
-    this.#inputs.audio.replaceChildren(
-      ...options.map(([v, label]) => h('option', { value: v, text: label })),
+  /** The sound choices for the picture chosen, keeping the current one when it still is. */
+  #fillAudio(value) {
+    const options = audioOptions(
+      this.#devices,
+      this.#inputs.kind.value,
+      value,
+      this.#edit?.id ?? null,
     );
-    this.#inputs.audio.value = current ?? '';
+    this.#inputs.audio.replaceChildren(...options.map(option));
+    const usable = options.some((o) => o.value === value && !o.disabled);
+    this.#inputs.audio.value = usable ? value : '';
   }
 
-  #onKind() {
+  /** @param {string} [audio] the sound to choose (else the one chosen now, or a suggestion) */
+  #onKind(audio = this.#inputs.audio.value) {
     const kind = this.#inputs.kind.value;
     const typed = kind === 'url' || kind === 'file';
     this.#fields.source.hidden = !typed;
     if (kind.startsWith('device:')) {
-      const device = this.#devices.video.find((d) => `device:${d.path}` === kind);
-      this.#inputs.source.value = device.path;
-      if (device.audio && !this.#edit) this.#inputs.audio.value = device.audio;
+      const webcam = webcamOf(this.#devices, kind.slice(7));
+      const source = this.#inputs.source.value;
+      // A camera set up by /dev/videoN or a by-id link keeps it until it is changed.
+      if (!webcam || webcamOf(this.#devices, source) !== webcam) {
+        this.#inputs.source.value = webcam?.source ?? kind.slice(7);
+      }
+      if (webcam && !this.#edit) audio = this.#suggest(webcam);
     } else if (kind === 'demo') {
       this.#inputs.source.value = 'demo';
     } else if (
       this.#inputs.source.value === 'demo' ||
-      this.#inputs.source.value.startsWith('/dev/')
+      this.#inputs.source.value.startsWith('/dev/') ||
+      this.#inputs.source.value.startsWith('v4l2:')
     ) {
       this.#inputs.source.value = '';
     }
+    this.#fillAudio(audio);
     if (!this.#edit && !this.#inputs.name.value) this.#onName();
+  }
+
+  /** Name, id and sound of a new camera from the webcam chosen; what was typed stays. */
+  #suggest(webcam) {
+    const suggested = cameraFor(webcam, this.#taken);
+    if (!this.#inputs.name.value || this.#inputs.name.value === this.#autoName) {
+      this.#inputs.name.value = suggested.name;
+      this.#autoName = suggested.name;
+      if (!this.#idEdited) this.#inputs.id.value = suggested.id;
+    }
+    return suggested.audio;
   }
 
   #onName() {
     if (this.#edit || this.#idEdited) return;
-    const device = this.#devices.video.find((d) => `device:${d.path}` === this.#inputs.kind.value);
-    const base = slugify(this.#inputs.name.value || device?.label || 'camera');
-    this.#inputs.id.value = freeId(base, this.#taken);
+    const webcam = webcamOf(this.#devices, this.#inputs.kind.value.replace(/^device:/, ''));
+    const name = this.#inputs.name.value;
+    if (webcam && (!name || name === this.#autoName)) {
+      this.#inputs.id.value = cameraFor(webcam, this.#taken).id;
+      return;
+    }
+    this.#inputs.id.value = freeId(slugify(name || 'camera'), this.#taken);
   }
 
   /** The camera object the form describes (the keys it edits). */

@@ -1,8 +1,11 @@
 // The camera form's data, pure: ids from names, the merge patch between what was loaded
-// and what was edited, the devices GET /api/devices lists (issue 11), and the server's
-// 422 errors by field.
+// and what was edited, the webcams and microphones GET /api/devices lists and the choices
+// they give, and the server's 422 errors by field.
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+
+// What the server takes as a webcam (camera/config.py V4L2_PREFIXES).
+const V4L2_PREFIXES = ['/dev/video', '/dev/v4l/', 'v4l2:'];
 
 export const RESOLUTIONS = [
   [640, 360],
@@ -59,34 +62,111 @@ export function mergePatch(before, after) {
 }
 
 /**
- * Devices from GET /api/devices, whatever its exact shape: a list, or {video, audio} or
- * {devices}; each with a path (path, device, node, id), a name (name, label, card) and
- * perhaps `in_use` / `camera` (the camera using it) and a paired microphone (`audio`,
- * `paired_audio`, `microphone`).
+ * The capture devices of GET /api/devices (docs/api.md, "Devices and controls") as the
+ * camera form offers them:
+ *   video: {source, links, label, usedBy, suggested: {id, name, audio}, microphone}
+ *   audio: {alsa, label, usedBy}
+ * `source` is what a camera's config takes (`v4l2:<identity>`, stable across replugs);
+ * `links` are the other names a config may use for the same webcam (/dev/videoN, by-id,
+ * by-path); `usedBy` is the camera using the device; `microphone` is the ALSA name of the
+ * webcam's own microphone (what `audio: auto` opens). null (an older server) gives none.
  */
 export function devicesFrom(body) {
-  const list = Array.isArray(body)
-    ? body
-    : [...(body?.video ?? []), ...(body?.audio ?? []), ...(body?.devices ?? [])];
-  const video = [];
-  const audio = [];
-  for (const item of list) {
-    if (!isObject(item)) continue;
-    const path = item.path ?? item.device ?? item.node ?? item.id;
-    if (typeof path !== 'string' || !path) continue;
-    const kind = item.kind ?? item.type ?? (path.startsWith('/dev/video') ? 'video' : 'audio');
-    const label = item.name ?? item.label ?? item.card ?? path;
-    const inUse = item.in_use ?? item.used_by ?? item.camera ?? null;
-    const paired = item.paired_audio ?? item.microphone ?? item.audio;
-    const entry = {
-      path,
-      label: String(label),
-      inUse: inUse === true ? 'another camera' : inUse || null,
-      audio: typeof paired === 'string' ? paired : (paired?.path ?? paired?.device ?? null),
-    };
-    (String(kind).startsWith('video') ? video : audio).push(entry);
-  }
+  const video = (body?.video ?? [])
+    .filter((d) => isObject(d) && typeof d.source === 'string')
+    .map((d) => ({
+      source: d.source,
+      links: [d.path, d.by_id, d.by_path].filter(Boolean),
+      label: `${d.suggested?.name || d.card || d.source}${d.path ? ` (${d.path})` : ''}`,
+      usedBy: d.camera ?? null,
+      suggested: { id: null, name: null, audio: null, ...d.suggested },
+      microphone: d.microphone?.alsa ?? null,
+    }));
+  const audio = (body?.audio ?? [])
+    .filter((a) => isObject(a) && typeof a.alsa === 'string')
+    .map((a) => ({
+      alsa: a.alsa,
+      label: `${[a.card_name, a.name].filter(Boolean).join(', ')} (${a.alsa})`,
+      usedBy: a.camera ?? null,
+    }));
   return { video, audio };
+}
+
+/** The webcam a camera's `source` names, if it is plugged in now. */
+export function webcamOf(devices, source) {
+  return devices.video.find((d) => d.source === source || d.links.includes(source)) ?? null;
+}
+
+const usedNote = (usedBy, editing) => (usedBy && usedBy !== editing ? ` (used by ${usedBy})` : '');
+
+/**
+ * The "Picture from" choices: each webcam (those another camera uses shown, not offered),
+ * a URL, a file, the demo; `source` (a webcam not plugged in now) kept as a choice.
+ * Each is {value, label, disabled}; a webcam's value is `device:<its source>`.
+ */
+export function kindOptions(devices, source, editing = null) {
+  const options = devices.video.map((d) => ({
+    value: `device:${d.source}`,
+    label: `${d.label}${usedNote(d.usedBy, editing)}`,
+    disabled: Boolean(d.usedBy && d.usedBy !== editing),
+  }));
+  if (source && sourceKind(source) === 'v4l2' && !webcamOf(devices, source)) {
+    options.push({ value: `device:${source}`, label: `${source} (not plugged in now)` });
+  }
+  options.push(
+    { value: 'url', label: 'A network camera (URL)' },
+    { value: 'file', label: 'A video file' },
+    { value: 'demo', label: 'The demo picture' },
+  );
+  return options.map((o) => ({ disabled: false, ...o }));
+}
+
+/** The kind choice a camera's `source` is: its webcam's, or url / file / demo. */
+export function kindOf(devices, source) {
+  const kind = sourceKind(source);
+  if (kind !== 'v4l2') return kind;
+  return `device:${webcamOf(devices, source)?.source ?? source}`;
+}
+
+/**
+ * The "Sound" choices for a camera whose picture comes from `kind` (a kindOptions value):
+ * none; a webcam's own microphone (`auto`) when it has one; the sound of a URL or file;
+ * any ALSA capture device by its name (those another camera uses shown, not offered); a
+ * test tone; and `current` when it is none of these (a name only ALSA knows).
+ */
+export function audioOptions(devices, kind, current = null, editing = null) {
+  const options = [{ value: '', label: 'None' }];
+  const webcam = kind.startsWith('device:') ? webcamOf(devices, kind.slice(7)) : null;
+  if (webcam?.microphone) {
+    options.push({ value: 'auto', label: `The webcam’s own microphone (${webcam.microphone})` });
+  } else if (kind.startsWith('device:') && current === 'auto') {
+    options.push({ value: 'auto', label: 'The webcam’s own microphone (when it has one)' });
+  }
+  if (kind === 'url' || kind === 'file') {
+    options.push({ value: 'source', label: 'The source’s own sound' });
+  }
+  for (const mic of devices.audio) {
+    options.push({
+      value: mic.alsa,
+      label: `${mic.label}${usedNote(mic.usedBy, editing)}`,
+      disabled: Boolean(mic.usedBy && mic.usedBy !== editing),
+    });
+  }
+  options.push({ value: 'demo', label: 'A test tone' });
+  if (current && !options.some((o) => o.value === current)) {
+    options.push({ value: current, label: current });
+  }
+  return options.map((o) => ({ disabled: false, ...o }));
+}
+
+/** A new camera for a webcam: {name, id, audio}, as the server suggests, with a free id. */
+export function cameraFor(webcam, taken) {
+  const name = webcam.suggested.name || webcam.label;
+  return {
+    name,
+    id: freeId(webcam.suggested.id || slugify(name), taken),
+    audio: webcam.suggested.audio ?? '',
+  };
 }
 
 /** The 422 answer's errors as field -> message (fields as the form names them). */
@@ -102,7 +182,7 @@ export function errorsByField(errors, prefix = '') {
 /** Whether a source is a device, a URL, a file, or the demo (as the server sees it). */
 export function sourceKind(source) {
   if (source === 'demo') return 'demo';
-  if (String(source).startsWith('/dev/video')) return 'v4l2';
+  if (V4L2_PREFIXES.some((prefix) => String(source).startsWith(prefix))) return 'v4l2';
   if (String(source).includes('://')) return 'url';
   return 'file';
 }

@@ -1,6 +1,7 @@
 // Webcams for admins: "new webcam found" offers (GET /api/devices, live "device" messages)
 // and a webcam's V4L2 controls in its full view (GET/PATCH /api/cameras/<id>/controls).
-// A found webcam is offered, never added: the offer shows what to put in the config.
+// A found webcam is offered, never added by itself: "Add" opens Settings > Add camera with
+// it chosen (#/settings/new/<source>), or the offer shows what to put in the config.
 
 import {
   configSnippet,
@@ -23,6 +24,11 @@ function dismissed() {
   }
 }
 
+/** A camera added, removed or given a new source may take a webcam or free one. */
+function takes(message) {
+  return message.type === 'config' && ['added', 'removed', 'restarted'].includes(message.action);
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -42,7 +48,12 @@ export class DeviceOffers {
     this.#root = root;
     this.#list = root.querySelector('.device-offers');
     live.subscribe((message) => {
-      if (this.#enabled && (message.type === 'device' || message.type === 'hello')) this.load();
+      if (
+        this.#enabled &&
+        (message.type === 'device' || message.type === 'hello' || takes(message))
+      ) {
+        this.load();
+      }
     });
   }
 
@@ -76,10 +87,17 @@ export class DeviceOffers {
     item.append(
       element('p', 'device-title', `New webcam: ${deviceTitle(device)}`),
       element('p', 'device-modes', describeFormats(device) || 'No modes reported yet.'),
-      element('p', 'device-help', 'To use it, add this under cameras: in the config file:'),
+      element(
+        'p',
+        'device-help',
+        'Add it as a camera, or put this under cameras: in the config file:',
+      ),
     );
     const snippet = element('pre', 'device-snippet', configSnippet(device));
     const actions = element('div', 'device-actions');
+    const add = element('a', 'btn btn-small btn-primary', 'Add');
+    add.href = `#/settings/new/${encodeURIComponent(device.source)}`;
+    add.dataset.testid = 'device-offer-add';
     const copy = element('button', 'btn btn-small', 'Copy');
     copy.type = 'button';
     copy.hidden = !navigator.clipboard;
@@ -93,7 +111,7 @@ export class DeviceOffers {
       this.offered = this.offered.filter((d) => d.identity !== device.identity);
       this.#render();
     });
-    actions.append(copy, dismiss);
+    actions.append(add, copy, dismiss);
     item.append(snippet, actions);
     return item;
   }

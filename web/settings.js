@@ -4,7 +4,7 @@
 // audit log (tokens.js). Every change goes through the API and applies at once.
 //
 //   #/settings                     cameras and alerts
-//   #/settings/new                 add a camera
+//   #/settings/new[/<source>]      add a camera (a webcam's source: that webcam chosen)
 //   #/settings/camera/<id>[/<tab>] a camera: source | zones | motion | schedule
 //   #/settings/users | /tokens | /audit
 
@@ -26,7 +26,8 @@ const TABS = [
 export function parseSettingsRoute(rest) {
   const camera = /^\/camera\/([^/]+)(?:\/([a-z]+))?$/.exec(rest);
   if (camera) return { page: 'camera', id: decodeURIComponent(camera[1]), tab: camera[2] ?? '' };
-  if (rest === '/new') return { page: 'new' };
+  const adding = /^\/new(?:\/([^/]+))?$/.exec(rest);
+  if (adding) return { page: 'new', device: adding[1] ? decodeURIComponent(adding[1]) : null };
   const named = { '/users': 'users', '/tokens': 'tokens', '/audit': 'audit' }[rest];
   return { page: named ?? 'cameras' };
 }
@@ -118,7 +119,7 @@ export class SettingsView {
     this.#body.replaceChildren();
     const pages = {
       cameras: () => new CamerasPage(),
-      new: () => new CameraForm(null),
+      new: () => new CameraForm(null, { device: route.device }),
       camera: () => new CameraEditor(route.id, route.tab, this.#live),
       users: () => new UsersPage(),
       tokens: () => new TokensPage(),
