@@ -3,11 +3,14 @@
 Janus runs with a configuration folder of its own: only the HTTP transport (on a free
 loopback port) and the Streaming plugin, with one ``rtp`` mountpoint whose video and audio
 ports Sentrycam publishes to. ``JanusClient`` speaks Janus's own HTTP API (create, attach,
-message), not WHIP, and asks the plugin what it receives.
+message, long-poll for events), not WHIP: it asks the plugin what it receives, and
+``watch`` makes it a WebRTC viewer (an aiortc peer answering Janus's offer).
 
-Not covered: a WebRTC viewer through Janus. Janus never gathers ICE candidates on a
-loopback interface, and on a veth pair in a private network namespace libnice still failed
-ICE with aioice (docs/remote-viewing.md says what was tried).
+ICE on loopback: Janus skips every interface flagged loopback when it gathers candidates,
+whatever ``ice_enforce_list`` says (src/ice.c), so on a machine where tests may only use
+127.0.0.1 it would offer none. tests/janus_loopback.c, compiled here and preloaded into
+Janus alone, clears that flag in ``getifaddrs()``; ``ice_enforce_list = "lo"`` then keeps
+Janus to 127.0.0.1, and the test process's aioice offers 127.0.0.1 (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,21 +18,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
+import os
 import secrets
 import shutil
 import socket
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
 
 from tests.processes import stop_process
 from tests.waiting import wait_until
 
 MOUNTPOINT = 1
+SHIM = Path(__file__).with_name("janus_loopback.c")
 
 
 def _free_port(kind: int) -> int:
@@ -67,8 +75,16 @@ def _configs(folder: Path, janus: Janus, libdir: str, rtp_low: int) -> None:
   admin_secret = "{secrets.token_hex(8)}"
   protected_folders = []
 }}
-media: {{ rtp_port_range = "{rtp_low}-{rtp_low + 100}" }}
-nat: {{ ice_enforce_list = "lo" }}
+media: {{
+  ipv6 = false
+  rtp_port_range = "{rtp_low}-{rtp_low + 100}"
+}}
+nat: {{
+  ice_enforce_list = "lo"
+  full_trickle = false
+  ice_lite = false
+  ignore_mdns = true
+}}
 plugins: {{ disable = "{disabled_plugins}" }}
 transports: {{ disable = "{disabled_transports}" }}
 events: {{ broadcast = false }}
@@ -110,6 +126,17 @@ sentrycam: {{
     )
 
 
+async def _loopback_shim(directory: Path) -> Path:
+    """Compile tests/janus_loopback.c (Janus's candidates on 127.0.0.1) into ``directory``."""
+    compiler = shutil.which("cc")
+    assert compiler, "a C compiler is missing: apt-get install gcc (tests/run.sh does it)"
+    library = directory / "janus_loopback.so"
+    command = [compiler, "-shared", "-fPIC", "-O2", "-o", str(library), str(SHIM), "-ldl"]
+    done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return library
+
+
 @contextlib.asynccontextmanager
 async def janus_gateway(directory: Path) -> AsyncIterator[Janus]:
     binary = shutil.which("janus")
@@ -125,10 +152,16 @@ async def janus_gateway(directory: Path) -> AsyncIterator[Janus]:
     )
     rtp_low = 20000 + janus.http_port % 10000  # below the kernel's ephemeral ports
     _configs(directory, janus, libdirs[0], rtp_low)
+    preload = await _loopback_shim(directory)
     log = await asyncio.to_thread(janus.log.open, "wb")
     args = [binary, "-F", str(directory), "--log-stdout"]
     process = await asyncio.to_thread(
-        subprocess.Popen, args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        subprocess.Popen,
+        args,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "LD_PRELOAD": str(preload)},
     )
     try:
         async with httpx.AsyncClient(timeout=5) as client:
@@ -148,19 +181,41 @@ async def janus_gateway(directory: Path) -> AsyncIterator[Janus]:
         log.close()
 
 
+@dataclass
+class JanusViewer:
+    """A WebRTC viewer of the mountpoint: Janus's offer, our answer, the tracks received."""
+
+    pc: RTCPeerConnection
+    offer: str
+    tracks: dict[str, MediaStreamTrack] = field(default_factory=dict)
+
+    async def next_video_frame(self, timeout: float = 10.0) -> av.VideoFrame:
+        frame = await asyncio.wait_for(self.tracks["video"].recv(), timeout)
+        assert isinstance(frame, av.VideoFrame)
+        return frame
+
+    async def next_audio_frame(self, timeout: float = 10.0) -> av.AudioFrame:
+        frame = await asyncio.wait_for(self.tracks["audio"].recv(), timeout)
+        assert isinstance(frame, av.AudioFrame)
+        return frame
+
+
 class JanusClient:
     """A Streaming plugin handle through Janus's HTTP API."""
 
     def __init__(self, janus: Janus) -> None:
         self._janus = janus
-        self._client = httpx.AsyncClient(timeout=10)
+        self._client = httpx.AsyncClient(timeout=40)  # above Janus's 30 s long poll
         self._session_url = ""
         self._handle_url = ""
+        self.events: list[dict[str, Any]] = []  # everything the long poll brought
 
-    async def _post(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _post(
+        self, url: str, body: dict[str, Any], expect: str = "success"
+    ) -> dict[str, Any]:
         response = await self._client.post(url, json={**body, "transaction": secrets.token_hex(6)})
         answer: dict[str, Any] = response.json()
-        assert answer.get("janus") == "success", answer
+        assert answer.get("janus") == expect, answer
         return answer
 
     async def attach(self) -> None:
@@ -179,6 +234,48 @@ class JanusClient:
         )
         info: dict[str, Any] = answer["plugindata"]["data"]["info"]
         return info
+
+    async def _request(
+        self, body: dict[str, Any], jsep: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """An asynchronous plugin request: Janus acks it, the result comes as an event."""
+        message: dict[str, Any] = {"janus": "message", "body": body}
+        if jsep is not None:
+            message["jsep"] = jsep
+        transaction = secrets.token_hex(6)
+        response = await self._client.post(
+            self._handle_url, json={**message, "transaction": transaction}
+        )
+        assert response.json().get("janus") == "ack", response.text
+        while True:
+            polled = await self._client.get(self._session_url, params={"maxev": 5})
+            events = polled.json()
+            for event in events if isinstance(events, list) else [events]:
+                self.events.append(event)
+                if event.get("janus") == "event" and event.get("transaction") == transaction:
+                    data: dict[str, Any] = event["plugindata"]["data"]
+                    assert "error" not in data, data
+                    return event
+
+    async def watch(self) -> JanusViewer:
+        """Watch the mountpoint: Janus offers, an aiortc peer answers, ``start`` plays."""
+        event = await self._request({"request": "watch", "id": MOUNTPOINT})
+        offer = event["jsep"]
+        viewer = JanusViewer(RTCPeerConnection(RTCConfiguration(iceServers=[])), offer["sdp"])
+
+        @viewer.pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            viewer.tracks[track.kind] = track
+
+        await viewer.pc.setRemoteDescription(RTCSessionDescription(offer["sdp"], offer["type"]))
+        await viewer.pc.setLocalDescription(await viewer.pc.createAnswer())
+        answer = {"type": "answer", "sdp": viewer.pc.localDescription.sdp}
+        await self._request({"request": "start"}, jsep=answer)
+        # aiortc put every candidate in the answer; tell Janus there are no more.
+        await self._post(
+            self._handle_url, {"janus": "trickle", "candidate": {"completed": True}}, "ack"
+        )
+        return viewer
 
     async def close(self) -> None:
         with contextlib.suppress(httpx.HTTPError, AssertionError):

@@ -1,14 +1,17 @@
 """Publishing the shared encoding to a media server: Debian's Janus (Streaming plugin, an
-rtp mountpoint) receives the camera's H.264 and Opus; the section's validation."""
+rtp mountpoint) receives the camera's H.264 and Opus, and a WebRTC viewer plays it there;
+the section's validation."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import uvicorn
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
@@ -16,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.settings import parse_settings
+from camera.demo import read_stamp
 from camera.errors import ConfigError
 from tests.conftest import demo_config, free_port, wait_until
 from tests.janus import Janus, JanusClient, janus_gateway
@@ -29,7 +33,7 @@ async def janus(tmp_path: Path) -> AsyncIterator[Janus]:
         yield gateway
 
 
-async def test_janus_receives_the_published_camera(janus: Janus, start_server: Any) -> None:
+def _publish_to(janus: Janus) -> dict[str, Any]:
     config = demo_config()
     config["publish"] = [
         {
@@ -42,7 +46,11 @@ async def test_janus_receives_the_published_camera(janus: Janus, start_server: A
             },
         }
     ]
-    server = await start_server(config)
+    return config
+
+
+async def test_janus_receives_the_published_camera(janus: Janus, start_server: Any) -> None:
+    server = await start_server(_publish_to(janus))
     await server.wait_online("demo")
     client = JanusClient(janus)
     try:
@@ -64,6 +72,43 @@ async def test_janus_receives_the_published_camera(janus: Janus, start_server: A
     assert camera.encoder_starts == 1
     assert server.services.webrtc.viewers("demo") == 0
     assert all(s.packets_sent > 0 for s in server.services.publish.streams["demo"])
+
+
+async def test_a_viewer_plays_the_published_camera_through_janus(
+    janus: Janus, start_server: Any
+) -> None:
+    server = await start_server(_publish_to(janus))
+    await server.wait_online("demo")
+    client = JanusClient(janus)
+    viewer = None
+    try:
+        await client.attach()
+        began = time.monotonic()
+        viewer = await client.watch()
+        # Janus offers only loopback candidates (tests/janus_loopback.c), never eth0's.
+        candidates = [line for line in viewer.offer.splitlines() if "a=candidate" in line]
+        assert candidates and all(" 127.0.0.1 " in line for line in candidates), candidates
+        await wait_until(lambda: set(viewer.tracks) == {"video", "audio"}, 10, "both tracks")
+        frame = await viewer.next_video_frame(30)
+        startup = time.monotonic() - began
+        print(f"Janus viewer: first decoded frame {startup:.2f} s after 'watch'")
+        assert (frame.width, frame.height) == (640, 360)
+        # Live, not a still: the demo picture's capture stamps advance frame after frame.
+        stamps = [read_stamp(frame.to_ndarray(format="gray"))]
+        for _ in range(10):
+            stamps.append(read_stamp((await viewer.next_video_frame()).to_ndarray(format="gray")))
+        assert stamps == sorted(stamps) and stamps[-1] > stamps[0], stamps
+        audio = await viewer.next_audio_frame()
+        assert audio.sample_rate == 48000
+        assert np.abs(audio.to_ndarray()).max() > 200  # the demo tone, not silence
+        assert viewer.pc.iceConnectionState == "completed"
+    finally:
+        if viewer is not None:
+            await viewer.pc.close()
+        await client.close()
+    # Janus served the viewer; Sentrycam still encodes once and serves nobody itself.
+    assert server.camera("demo").encoder_starts == 1
+    assert server.services.webrtc.viewers("demo") == 0
 
 
 @pytest.mark.parametrize(
