@@ -120,7 +120,7 @@ sentrycam: {{
   videopt = 96
   videocodec = "h264"
   videofmtp = "profile-level-id=42e01f;packetization-mode=1"
-  videobufferkf = true
+  videobufferkf = false
 }}
 """
     )
@@ -249,7 +249,7 @@ class JanusClient:
         assert response.json().get("janus") == "ack", response.text
         while True:
             polled = await self._client.get(self._session_url, params={"maxev": 5})
-            events = polled.json()
+            events: list[dict[str, Any]] | dict[str, Any] = polled.json()
             for event in events if isinstance(events, list) else [events]:
                 self.events.append(event)
                 if event.get("janus") == "event" and event.get("transaction") == transaction:

@@ -38,6 +38,10 @@ dpkg -s v4l2loopback-dkms >/dev/null 2>&1 || need+=(linux-headers-amd64 v4l2loop
 # the publish test sends a camera to (both started on loopback by fixtures).
 command -v turnserver >/dev/null 2>&1 || need+=(coturn)
 command -v janus >/dev/null 2>&1 || need+=(janus)
+# A C compiler and libc headers: tests/janus.py builds the small getifaddrs shim that lets
+# Janus gather ICE candidates on loopback (tests/janus_loopback.c).
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+[ -f /usr/include/ifaddrs.h ] || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "tests/run.sh: installing ${need[*]} with apt-get"
