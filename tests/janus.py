@@ -24,17 +24,17 @@ import shutil
 import socket
 import subprocess
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from tests.processes import stop_process
 from tests.waiting import wait_until
+from tests.whep_client import Viewer
 
 MOUNTPOINT = 1
 SHIM = Path(__file__).with_name("janus_loopback.c")
@@ -182,22 +182,10 @@ async def janus_gateway(directory: Path) -> AsyncIterator[Janus]:
 
 
 @dataclass
-class JanusViewer:
-    """A WebRTC viewer of the mountpoint: Janus's offer, our answer, the tracks received."""
+class JanusViewer(Viewer):
+    """A WebRTC viewer of the mountpoint (``location``: its Janus handle) and Janus's offer."""
 
-    pc: RTCPeerConnection
-    offer: str
-    tracks: dict[str, MediaStreamTrack] = field(default_factory=dict)
-
-    async def next_video_frame(self, timeout: float = 10.0) -> av.VideoFrame:
-        frame = await asyncio.wait_for(self.tracks["video"].recv(), timeout)
-        assert isinstance(frame, av.VideoFrame)
-        return frame
-
-    async def next_audio_frame(self, timeout: float = 10.0) -> av.AudioFrame:
-        frame = await asyncio.wait_for(self.tracks["audio"].recv(), timeout)
-        assert isinstance(frame, av.AudioFrame)
-        return frame
+    offer: str = ""
 
 
 class JanusClient:
@@ -261,7 +249,8 @@ class JanusClient:
         """Watch the mountpoint: Janus offers, an aiortc peer answers, ``start`` plays."""
         event = await self._request({"request": "watch", "id": MOUNTPOINT})
         offer = event["jsep"]
-        viewer = JanusViewer(RTCPeerConnection(RTCConfiguration(iceServers=[])), offer["sdp"])
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        viewer = JanusViewer(pc, self._handle_url, offer=offer["sdp"])
 
         @viewer.pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
