@@ -116,7 +116,12 @@ class StallingFeed:
     def _run(self) -> None:
         if self._listener is None:
             assert isinstance(self.target, str)
-            with contextlib.suppress(BrokenPipeError), open(self.target, "wb") as pipe:
+            # The camera closing its end (it stopped) ends the feed: a broken pipe, which
+            # PyAV may report again as a callback error while closing its output.
+            with (
+                contextlib.suppress(BrokenPipeError, av.error.PyAVCallbackError),
+                open(self.target, "wb") as pipe,
+            ):
                 self.connections += 1
                 self._send(pipe, paced=False)
             return
