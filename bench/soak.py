@@ -149,6 +149,7 @@ async def run_viewers(port: int, token: str, count: int) -> None:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
         viewers: list[Any] = []
         joined = left = failed = 0
+        reasons: dict[str, int] = {}  # why joins failed, counted
         while True:
             if len(viewers) >= count:
                 viewer = viewers.pop(rng.randrange(len(viewers)))
@@ -158,9 +159,12 @@ async def run_viewers(port: int, token: str, count: int) -> None:
             try:
                 viewers.append(await connect(client, rng.choice(["front", "back"]), audio=False))
                 joined += 1
-            except (WhepRefused, httpx.HTTPError):
+            except (WhepRefused, httpx.HTTPError) as error:
                 failed += 1
-            print(json.dumps({"joined": joined, "left": left, "failed": failed}), flush=True)
+                why = f"{type(error).__name__}: {error}"[:120]
+                reasons[why] = reasons.get(why, 0) + 1
+            state = {"joined": joined, "left": left, "failed": failed, "why": reasons}
+            print(json.dumps(state), flush=True)
             await asyncio.sleep(2.0 if len(viewers) >= count else 0.2)
 
 
