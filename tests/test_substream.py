@@ -140,7 +140,8 @@ async def test_quality_low_from_the_offer_and_switching_without_renegotiation(
     await hang_up(server.client, viewer)
 
 
-async def connect_quality(server: Any, quality: str) -> Viewer:
+async def connect_quality(server: Any, quality: str, camera: str = "demo") -> Viewer:
+    """A video-only WHEP viewer of ``camera`` asking for ``?quality=``."""
     original = server.client.post
 
     async def post(url: str, **kwargs: Any) -> Any:
@@ -148,7 +149,7 @@ async def connect_quality(server: Any, quality: str) -> Viewer:
 
     server.client.post = post
     try:
-        return await connect(server.client, "demo", audio=False)
+        return await connect(server.client, camera, audio=False)
     finally:
         server.client.post = original
 

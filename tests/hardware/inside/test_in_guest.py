@@ -2,12 +2,14 @@
 
 vivid is the webcam found without config; it is disconnected with its own control, then
 unplugged (unbound), unloaded and loaded again after v4l2loopback has taken its node
-number. v4l2loopback carries MJPEG and H.264 from ffmpeg; snd-aloop is the microphone.
+number. v4l2loopback carries MJPEG and H.264 from ffmpeg; snd-aloop is the microphone and
+the speaker (talk-back). Last, loopback itself becomes a lossy, slow link (netem).
 Each test's name is listed in tests/hardware/test_guest_bed.py, which reports it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import time
@@ -16,7 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.hardware.inside.conftest import SHARE, Guest, measured, sh
+from tests.hardware.inside.conftest import SHARE, SPEAKER_CAPTURED_AT, Guest, measured, sh
+from tests.test_substream import LIGHT, connect_quality, frames_until
+from tests.test_talk import TONE_HZ, peak_hz, talk
 from tests.waiting import wait_until
 from tests.whep_client import connect, hang_up
 
@@ -213,3 +217,94 @@ async def test_microphone_that_disappears_and_comes_back(configured: Guest):
     back = time.monotonic()
     await wait_until(lambda: camera.microphone == "online", 60, "microphone back")
     measured("mic_replug_to_online_s", time.monotonic() - back)
+
+
+async def test_talk_back_comes_out_of_the_alsa_speaker_at_the_right_frequency(
+    configured: Guest,
+):
+    server = configured.server
+    camera = server.camera("mjpeg")
+    await wait_until(lambda: camera.microphone == "online", 60, "microphone online")
+    posted = time.monotonic()
+    pc, response = await talk(server.client, "mjpeg")
+    try:
+        assert response.status_code == 201, response.text
+        session = server.services.talk.current("mjpeg")
+        assert session is not None
+        speaker = session.speaker
+        await wait_until(
+            lambda: speaker.frames_written > 25 or speaker.error, 120, "speech at the speaker"
+        )
+        assert speaker.error is None
+        measured("talk_offer_to_speaker_s", time.monotonic() - posted)  # 0.5 s of speech out
+        assert camera._mic_gain == 0.0  # the camera's own microphone is muted meanwhile
+        _, refused = await talk(server.client, "mjpeg")
+        assert refused.status_code == 409
+        assert "admin is talking" in refused.json()["detail"]
+        # What the speaker plays, captured at the loopback card's other end (off the loop:
+        # the talk session is served by this same event loop).
+        capture = Path("/tmp/talk-capture.wav")
+        await asyncio.to_thread(
+            sh,
+            f"arecord -q -D {SPEAKER_CAPTURED_AT} -f S16_LE -r 48000 -c 2 -d 3 {capture}",
+        )
+        hz = peak_hz(capture)
+        measured("talk_tone_hz", hz)
+        assert abs(hz - TONE_HZ) < 5, hz
+    finally:
+        if response.status_code == 201:
+            assert (await server.client.delete(response.headers["location"])).status_code == 204
+        await pc.close()
+    assert camera._mic_gain == 1.0
+    assert server.services.talk.current("mjpeg") is None
+
+
+NETEM = "netem loss 5% delay 80ms"
+MAIN = (640, 480)  # the mjpeg webcam's stream ...
+LIGHT_SIZE = (LIGHT["width"], LIGHT["height"])  # ... and its light one
+
+
+async def test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_without_freezing(
+    configured: Guest,
+):
+    """Last: loopback itself (signalling, ICE, RTP and RTCP alike) loses 5 % and adds 80 ms
+    each way. camera/adapt.py decides from the viewer's own RTCP, with its default rules."""
+    server = configured.server
+    webrtc = server.services.webrtc
+    viewer = await connect_quality(server, "auto", "mjpeg")
+    lossy = False
+    gaps: list[float] = []
+    try:
+        first = await viewer.next_video_frame(timeout=90)
+        assert (first.width, first.height) == MAIN  # on loopback auto starts high
+        (session,) = [s for s in webrtc.sessions() if s.camera_id == "mjpeg"]
+        track = webrtc.video_track(session)
+        assert track is not None
+        # tc runs off the loop (this loop serves the viewer too: no gap of our own making).
+        await asyncio.to_thread(sh, f"tc qdisc add dev lo root {NETEM}")
+        lossy = True
+        started = time.monotonic()
+        sizes = await frames_until(viewer, LIGHT_SIZE, gaps)
+        measured("netem_to_light_frame_s", time.monotonic() - started)
+        assert track.layer == "low"
+        assert sizes.count(MAIN) > 1  # it played on while the link was judged
+        # A few seconds more on the lossy link: the light stream keeps playing.
+        settled = time.monotonic()
+        while time.monotonic() - settled < 5:
+            await frames_until(viewer, LIGHT_SIZE, gaps)
+        await asyncio.to_thread(sh, "tc qdisc del dev lo root")
+        lossy = False
+        cleared = time.monotonic()
+        await frames_until(viewer, MAIN, gaps)  # after a good stretch (12 s by default)
+        measured("netem_removed_to_main_frame_s", time.monotonic() - cleared)
+        assert track.switches == 2
+    finally:
+        if lossy:
+            sh("tc qdisc del dev lo root", check=False)
+        await hang_up(server.client, viewer)
+    frozen = [gap for gap in gaps if gap >= 1.0]
+    measured("netem_frames", len(gaps))
+    measured("netem_longest_gap_s", max(gaps))
+    measured("netem_frozen_s", sum(frozen))
+    measured("netem_switches", track.switches)
+    assert not frozen, f"the picture stopped {len(frozen)} times: {sorted(frozen)}"
