@@ -10,19 +10,22 @@ Each test's name is listed in tests/hardware/test_guest_bed.py, which reports it
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.hardware.inside.conftest import SHARE, SPEAKER_CAPTURED_AT, Guest, measured, sh
-from tests.test_substream import LIGHT, connect_quality, frames_until
+from tests.test_substream import LIGHT, connect_quality
 from tests.test_talk import TONE_HZ, peak_hz, talk
 from tests.waiting import wait_until
-from tests.whep_client import connect, hang_up
+from tests.whep_client import Viewer, connect, hang_up
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -264,6 +267,30 @@ MAIN = (640, 480)  # the mjpeg webcam's stream ...
 LIGHT_SIZE = (LIGHT["width"], LIGHT["height"])  # ... and its light one
 
 
+class Watching:
+    """A viewer's decoded frames, read in the background: (arrival, size) each."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.shown: list[tuple[float, tuple[int, int]]] = []
+        self.task = asyncio.create_task(self._read(viewer))
+
+    async def _read(self, viewer: Viewer) -> None:
+        while True:
+            frame = await viewer.next_video_frame(timeout=60)
+            self.shown.append((time.monotonic(), (frame.width, frame.height)))
+
+    def showing(self, size: tuple[int, int]) -> bool:
+        if self.task.done():
+            raise AssertionError(f"the viewer stopped receiving: {self.task.exception()!r}")
+        return bool(self.shown) and self.shown[-1][1] == size
+
+    def count(self, size: tuple[int, int], since: float) -> int:
+        return sum(1 for at, shown in self.shown if shown == size and at >= since)
+
+    def gaps(self) -> list[float]:
+        return [b[0] - a[0] for a, b in itertools.pairwise(self.shown)]
+
+
 async def test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_without_freezing(
     configured: Guest,
 ):
@@ -272,39 +299,67 @@ async def test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_without_fre
     server = configured.server
     webrtc = server.services.webrtc
     viewer = await connect_quality(server, "auto", "mjpeg")
+    watching = Watching(viewer)
+    samples: list[str] = []
     lossy = False
-    gaps: list[float] = []
     try:
-        first = await viewer.next_video_frame(timeout=90)
-        assert (first.width, first.height) == MAIN  # on loopback auto starts high
+        await wait_until(lambda: watching.showing(MAIN), 90, "the main stream (on loopback)")
         (session,) = [s for s in webrtc.sessions() if s.camera_id == "mjpeg"]
         track = webrtc.video_track(session)
         assert track is not None
+        assert track.layer == "high"
+        record_link_samples(session, samples)
+
+        def judged(layer: str) -> Callable[[], str]:
+            return lambda: f"auto -> {layer}; it is {track.layer}; link said {samples[-8:]}"
+
         # tc runs off the loop (this loop serves the viewer too: no gap of our own making).
         await asyncio.to_thread(sh, f"tc qdisc add dev lo root {NETEM}")
         lossy = True
         started = time.monotonic()
-        sizes = await frames_until(viewer, LIGHT_SIZE, gaps)
+        await wait_until(lambda: track.target == "low", 120, judged("low"))
+        measured("netem_to_low_decision_s", time.monotonic() - started)
+        await wait_until(lambda: watching.showing(LIGHT_SIZE), 60, "the light stream shown")
         measured("netem_to_light_frame_s", time.monotonic() - started)
-        assert track.layer == "low"
-        assert sizes.count(MAIN) > 1  # it played on while the link was judged
-        # A few seconds more on the lossy link: the light stream keeps playing.
-        settled = time.monotonic()
-        while time.monotonic() - settled < 5:
-            await frames_until(viewer, LIGHT_SIZE, gaps)
+        assert watching.count(MAIN, started) > 1  # it played on while the link was judged
+        # Five seconds of the light stream on the lossy link (at its 10 fps).
+        on_light = time.monotonic()
+        await wait_until(lambda: watching.count(LIGHT_SIZE, on_light) >= 50, 60, "light frames")
         await asyncio.to_thread(sh, "tc qdisc del dev lo root")
         lossy = False
         cleared = time.monotonic()
-        await frames_until(viewer, MAIN, gaps)  # after a good stretch (12 s by default)
+        await wait_until(lambda: track.target == "high", 120, judged("high"))
+        measured("netem_removed_to_high_decision_s", time.monotonic() - cleared)
+        await wait_until(lambda: watching.showing(MAIN), 60, "the main stream shown again")
         measured("netem_removed_to_main_frame_s", time.monotonic() - cleared)
         assert track.switches == 2
     finally:
         if lossy:
-            sh("tc qdisc del dev lo root", check=False)
+            await asyncio.to_thread(sh, "tc qdisc del dev lo root", check=False)
+        watching.task.cancel()
         await hang_up(server.client, viewer)
+        (SHARE / "netem-link-samples.txt").write_text("\n".join(samples) + "\n")
+    gaps = watching.gaps()
     frozen = [gap for gap in gaps if gap >= 1.0]
-    measured("netem_frames", len(gaps))
+    measured("netem_frames", len(watching.shown))
     measured("netem_longest_gap_s", max(gaps))
     measured("netem_frozen_s", sum(frozen))
     measured("netem_switches", track.switches)
     assert not frozen, f"the picture stopped {len(frozen)} times: {sorted(frozen)}"
+
+
+def record_link_samples(session: Any, samples: list[str]) -> None:
+    """What the adaptation sees each second, kept for the report (and a failure's message)."""
+    link = session.link
+    original = link.sample
+    start = time.monotonic()
+
+    async def sample() -> Any:
+        seen = await original()
+        samples.append(
+            f"{time.monotonic() - start:.1f}s loss {seen.loss} rtt {seen.rtt_s} "
+            f"remb {seen.estimate_kbps}"
+        )
+        return seen
+
+    link.sample = sample
