@@ -4,7 +4,7 @@ Loss is the larger of two readings: the receiver reports' fraction lost, and the
 the receiver asked again for (NACK) per packet sent. The first alone misses a lossy link
 that retransmission repairs: aiortc's receiver counts a retransmitted packet as received
 (no RTX: we offer only H.264), so its reports show ~0 under 5 % loss with NACK repair
-(measured: netem in the QEMU guest, and loss injected on the host).
+(docs/media-notes.md).
 
 aiortc keeps receiver reports in its sender's stats but drops the receiver's bitrate
 estimate (REMB) unless its own encoder runs, which a packet track skips. So, as with
