@@ -3,7 +3,7 @@
 vivid is the webcam found without config; it is disconnected with its own control, then
 unplugged (unbound), unloaded and loaded again after v4l2loopback has taken its node
 number. v4l2loopback carries MJPEG and H.264 from ffmpeg; snd-aloop is the microphone and
-the speaker (talk-back). Last, loopback itself becomes a lossy, slow link (netem).
+the speaker (talk-back). Last, loopback's media becomes a lossy, slow link (netem).
 Each test's name is listed in tests/hardware/test_guest_bed.py, which reports it.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -245,14 +246,15 @@ async def test_talk_back_comes_out_of_the_alsa_speaker_at_the_right_frequency(
         assert "admin is talking" in refused.json()["detail"]
         # What the speaker plays, captured at the loopback card's other end (off the loop:
         # the talk session is served by this same event loop).
-        capture = Path("/tmp/talk-capture.wav")
+        capture = SHARE / "talk-capture.wav"  # kept for the report
         await asyncio.to_thread(
             sh,
             f"arecord -q -D {SPEAKER_CAPTURED_AT} -f S16_LE -r 48000 -c 2 -d 3 {capture}",
         )
         hz = peak_hz(capture)
         measured("talk_tone_hz", hz)
-        assert abs(hz - TONE_HZ) < 5, hz
+        # Within 2 %: a wrong rate on the way (44.1 against 48 kHz) is 8 % off.
+        assert abs(hz - TONE_HZ) < TONE_HZ * 0.02, hz
     finally:
         if response.status_code == 201:
             assert (await server.client.delete(response.headers["location"])).status_code == 204
@@ -262,6 +264,16 @@ async def test_talk_back_comes_out_of_the_alsa_speaker_at_the_right_frequency(
 
 
 NETEM = "netem loss 5% delay 80ms"
+# netem on loopback's RTP and RTCP only (UDP whose first byte says RTP version 2; offset 28:
+# the IP and UDP headers), not on STUN, DTLS or HTTP: aioice checks consent with a single
+# STUN request that must be answered within 0.5 s, and the emulated guest's own STUN round
+# trip is ~0.25 s, so 160 ms more closed the session after 30 s (6 failed checks in a row).
+LOSSY_MEDIA = [
+    "tc qdisc add dev lo root handle 1: prio",
+    f"tc qdisc add dev lo parent 1:3 handle 30: {NETEM}",
+    "tc filter add dev lo parent 1: protocol ip prio 1 u32 match ip protocol 17 0xff "
+    "match u8 0x80 0xc0 at 28 flowid 1:3",
+]
 MAIN = (640, 480)  # the mjpeg webcam's stream ...
 LIGHT_SIZE = (LIGHT["width"], LIGHT["height"])  # ... and its light one
 
@@ -293,7 +305,7 @@ class Watching:
 async def test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_without_freezing(
     configured: Guest,
 ):
-    """Last: loopback itself (signalling, ICE, RTP and RTCP alike) loses 5 % and adds 80 ms
+    """Last: the media on loopback (RTP and RTCP, both ways) loses 5 % and takes 80 ms more
     each way. camera/adapt.py decides from the viewer's own RTCP, with its default rules."""
     server = configured.server
     webrtc = server.services.webrtc
@@ -301,6 +313,7 @@ async def test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_without_fre
     watching = Watching(viewer)
     samples: list[str] = []
     lossy = False
+    track = None
     try:
         await wait_until(lambda: watching.showing(MAIN), 90, "the main stream (on loopback)")
         (session,) = [s for s in webrtc.sessions() if s.camera_id == "mjpeg"]
@@ -321,7 +334,7 @@ async def test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_without_fre
             measured(f"{name}_shown_s", time.monotonic() - since)
 
         # tc runs off the loop (this loop serves the viewer too: no gap of our own making).
-        await asyncio.to_thread(sh, f"tc qdisc add dev lo root {NETEM}")
+        await asyncio.to_thread(sh, " && ".join(LOSSY_MEDIA))
         lossy = True
         started = time.monotonic()
         await moves_to("low", LIGHT_SIZE, started, "netem_on_to_low")
@@ -329,8 +342,13 @@ async def test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_without_fre
         # Five seconds of the light stream on the lossy link (at its 10 fps).
         on_light = time.monotonic()
         await wait_until(lambda: watching.count(LIGHT_SIZE, on_light) >= 50, 60, "light frames")
+        netem = await asyncio.to_thread(sh, "tc -s qdisc show dev lo parent 1:3")
         await asyncio.to_thread(sh, "tc qdisc del dev lo root")
         lossy = False
+        dropped = re.search(r"Sent \d+ bytes (\d+) pkt \(dropped (\d+)", netem)
+        assert dropped, netem
+        measured("netem_packets", int(dropped[1]) + int(dropped[2]))
+        measured("netem_dropped", int(dropped[2]))
         await moves_to("high", MAIN, time.monotonic(), "netem_off_to_high")  # 12 s good first
         assert track.switches == 2
     finally:
@@ -339,12 +357,11 @@ async def test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_without_fre
         watching.task.cancel()
         await hang_up(server.client, viewer)
         (SHARE / "netem-link-samples.txt").write_text("\n".join(samples) + "\n")
-    gaps = watching.gaps()
-    frozen = [gap for gap in gaps if gap >= 1.0]
-    measured("netem_frames", len(watching.shown))
-    measured("netem_longest_gap_s", max(gaps))
-    measured("netem_frozen_s", sum(frozen))
-    measured("netem_switches", track.switches)
+        frozen = [gap for gap in watching.gaps() if gap >= 1.0]
+        measured("netem_frames", len(watching.shown))
+        measured("netem_longest_gap_s", max(watching.gaps(), default=0))
+        measured("netem_frozen_s", sum(frozen))  # time in gaps of a second or more
+        measured("netem_switches", track.switches if track else -1)
     assert not frozen, f"the picture stopped {len(frozen)} times: {sorted(frozen)}"
 
 
@@ -358,7 +375,7 @@ def record_link_samples(session: Any, samples: list[str]) -> None:
         seen = await original()
         samples.append(
             f"{time.monotonic() - start:.1f}s loss {seen.loss} rtt {seen.rtt_s} "
-            f"remb {seen.estimate_kbps}"
+            f"remb {seen.estimate_kbps} sent {link._sent}"
         )
         return seen
 
