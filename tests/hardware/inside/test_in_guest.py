@@ -260,8 +260,9 @@ async def test_talk_back_comes_out_of_the_alsa_speaker_at_the_right_frequency(
         )
         hz = peak_hz(capture)
         measured("talk_tone_hz", hz)
-        # Within 2 %: a wrong rate on the way (44.1 against 48 kHz) is 8 % off.
-        assert abs(hz - TONE_HZ) < TONE_HZ * 0.02, hz
+        # Within 5 %: a wrong rate on the way (44.1 against 48 kHz) is 8 % off; the emulated
+        # guest's choppy playback moved the peak up to 1.9 % (tests/hardware/README.md).
+        assert abs(hz - TONE_HZ) < TONE_HZ * 0.05, hz
     finally:
         if response.status_code == 201:
             assert (await server.client.delete(response.headers["location"])).status_code == 204
