@@ -27,12 +27,13 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # The QEMU guest bed (tests/hardware): a kernel with vivid and snd-aloop, QEMU, virtme-ng's
 # busybox, v4l2loopback built for that kernel (DKMS, needs its headers), and the tools the
-# guest checks use (v4l2-ctl, aplay).
+# guest checks use (v4l2-ctl, aplay and arecord, tc).
 ls /lib/modules/*/kernel/drivers/media/test-drivers/vivid >/dev/null 2>&1 || need+=(linux-image-amd64)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 [ -x /bin/busybox ] || need+=(busybox-static)
 command -v v4l2-ctl >/dev/null 2>&1 || need+=(v4l-utils)
 command -v aplay >/dev/null 2>&1 || need+=(alsa-utils)
+command -v tc >/dev/null 2>&1 || need+=(iproute2)  # netem on the guest's loopback
 dpkg -s v4l2loopback-dkms >/dev/null 2>&1 || need+=(linux-headers-amd64 v4l2loopback-dkms)
 # coturn: the TURN relay the remote-viewing tests play through; Janus: the media server
 # the publish test sends a camera to (both started on loopback by fixtures).

@@ -8,12 +8,15 @@ import random
 import statistics
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from aiortc import RTCPeerConnection
+from aiortc.rtp import RTCP_RTPFB_NACK, RtcpReceiverInfo, RtcpRrPacket, RtcpRtpfbPacket
 
 from camera.adapt import AdaptConfig, AdaptState, LinkSample, initial_layer, step
+from camera.link import LinkMonitor
 from tests.conftest import demo_config, wait_until
 from tests.whep_client import Viewer, connect, hang_up
 
@@ -94,6 +97,49 @@ def test_auto_starts_low_off_the_lan() -> None:
     assert initial_layer(False) == "high"
 
 
+class FakeSender:
+    """What LinkMonitor reads of an aiortc sender: its SSRC, RTCP hook and stats."""
+
+    _ssrc = 1234
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.handled: list[Any] = []
+
+    async def _handle_rtcp_packet(self, packet: Any) -> None:
+        self.handled.append(packet)
+
+    async def getStats(self) -> dict[str, Any]:
+        return {"out": SimpleNamespace(type="outbound-rtp", packetsSent=self.sent)}
+
+
+async def test_packets_asked_for_again_count_as_loss() -> None:
+    """A receiver that repairs loss with NACKs reports ~0 lost: the NACKs say what the
+    wire lost (each sequence number once, however often it is asked for)."""
+    sender = FakeSender()
+    monitor = LinkMonitor(sender)  # type: ignore[arg-type]
+    assert (await monitor.sample()).loss is None  # nothing heard yet
+    sender.sent = 100
+
+    def nack(*lost: int, media_ssrc: int = 1234) -> RtcpRtpfbPacket:
+        return RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=9, media_ssrc=media_ssrc, lost=list(lost))
+
+    for packet in (nack(5, 6), nack(5, 6, 9), nack(7, media_ssrc=4321)):
+        await sender._handle_rtcp_packet(packet)  # the wrapped hook
+    assert len(sender.handled) == 3  # aiortc still sees every packet (retransmits)
+    assert (await monitor.sample()).loss == pytest.approx(0.03)
+    # A receiver report saying more wins; nothing heard is no evidence either way.
+    sender.sent = 200
+    report = RtcpReceiverInfo(
+        ssrc=1234, fraction_lost=26, packets_lost=9, highest_sequence=200, jitter=0, lsr=0, dlsr=0
+    )
+    await sender._handle_rtcp_packet(RtcpRrPacket(ssrc=9, reports=[report]))
+    await sender._handle_rtcp_packet(nack(9, 40))
+    assert (await monitor.sample()).loss == pytest.approx(26 / 256)
+    sender.sent = 300
+    assert (await monitor.sample()).loss is None
+
+
 # ----- the real thing ------------------------------------------------------------------------
 
 
@@ -140,7 +186,8 @@ async def test_quality_low_from_the_offer_and_switching_without_renegotiation(
     await hang_up(server.client, viewer)
 
 
-async def connect_quality(server: Any, quality: str) -> Viewer:
+async def connect_quality(server: Any, quality: str, camera: str = "demo") -> Viewer:
+    """A video-only WHEP viewer of ``camera`` asking for ``?quality=``."""
     original = server.client.post
 
     async def post(url: str, **kwargs: Any) -> Any:
@@ -148,7 +195,7 @@ async def connect_quality(server: Any, quality: str) -> Viewer:
 
     server.client.post = post
     try:
-        return await connect(server.client, "demo", audio=False)
+        return await connect(server.client, camera, audio=False)
     finally:
         server.client.post = original
 

@@ -31,6 +31,8 @@ CHECKS = [
     "test_mjpeg_and_h264_webcams_get_their_own_modes",
     "test_tone_into_the_alsa_loopback_reaches_a_viewer_and_raises_a_sound_event",
     "test_microphone_that_disappears_and_comes_back",
+    "test_talk_back_comes_out_of_the_alsa_speaker_at_the_right_frequency",
+    "test_auto_viewer_on_a_lossy_link_moves_to_the_light_stream_and_back",
 ]
 GUEST_TIMEOUT_S = 900  # the whole boot; a quiet machine needs about a quarter of it
 

@@ -31,6 +31,18 @@ from tests.conftest import RunningServer, free_port
 from tests.waiting import wait_until
 
 SHARE = Path(os.environ.get("SENTRYCAM_GUEST_SHARE", "/nonexistent"))
+SPEAKER = "hw:Loopback,0,1"  # the mjpeg camera's speaker ...
+SPEAKER_CAPTURED_AT = "hw:Loopback,1,1"  # ... and where its sound comes out
+LOSSY_CAMERA = {
+    "id": "lossy",
+    "source": "demo",
+    "audio": None,
+    "width": 320,
+    "height": 240,
+    "fps": 10,
+    "bitrate_kbps": 300,
+    "substream": {"width": 160, "height": 90, "fps": 5, "bitrate_kbps": 60},
+}
 MEASURED: dict[str, Any] = {}
 
 
@@ -142,7 +154,8 @@ async def autodetected(drivers: None) -> AsyncIterator[Guest]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def configured(autodetected: Guest) -> AsyncIterator[Guest]:
     """Sentrycam with a config: an MJPEG and an H.264 webcam (v4l2loopback fed by ffmpeg),
-    the MJPEG one with the ALSA loopback card as its microphone. The first server is
+    the MJPEG one with the ALSA loopback card as its microphone and speaker; and a small
+    synthetic camera with a light stream for the lossy link. The first server is
     stopped first: two of them share the emulated CPUs (and this process's GIL) badly."""
     await autodetected.stop()
     feeds = []
@@ -175,9 +188,15 @@ async def configured(autodetected: Guest) -> AsyncIterator[Guest]:
                 "source": "v4l2:platform:v4l2loopback-000",
                 "audio": "hw:CARD=Loopback,DEV=1",
                 "sound": {"threshold_dbfs": -40},
+                # A speaker for talk-back: playback subdevice 1 of the loopback card, heard
+                # at capture subdevice 1 (the microphone above holds subdevice 0).
+                "speaker": SPEAKER,
                 **camera,
             },
             {"id": "h264", "source": "v4l2:platform:v4l2loopback-001", **camera},
+            # For the lossy-link check: small, so that the emulated guest keeps up with both
+            # ends of it (the viewer decodes in this same process; see that check).
+            {**camera, **LOSSY_CAMERA},
         ],
     }
     guest = await start_guest_server(
