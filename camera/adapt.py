@@ -75,17 +75,22 @@ def is_good(sample: LinkSample, state: AdaptState, config: AdaptConfig) -> bool:
 def step(state: AdaptState, sample: LinkSample, now: float, config: AdaptConfig) -> AdaptState:
     bad = is_bad(sample, state, config)
     good = not bad and is_good(sample, state, config)
-    state = replace(
-        state,
-        bad_run=state.bad_run + 1 if bad else 0,
-        good_since=(state.good_since if state.good_since is not None else now) if good else None,
-    )
+    # A second without a receiver report (a slow or busy receiver) is no evidence either
+    # way: it neither starts nor breaks a good stretch; only a good report completes one.
+    silent = not bad and sample.loss is None
+    good_since: float | None
+    if good:
+        good_since = state.good_since if state.good_since is not None else now
+    else:
+        good_since = state.good_since if silent else None
+    state = replace(state, bad_run=state.bad_run + 1 if bad else 0, good_since=good_since)
     if now - state.last_switch < config.hold_s:
         return state
     if state.layer == "high" and state.bad_run >= config.bad_samples_down:
         return replace(state, layer="low", bad_run=0, good_since=None, last_switch=now)
     if (
         state.layer == "low"
+        and good
         and state.good_since is not None
         and now - state.good_since >= config.good_up_s
     ):

@@ -67,6 +67,16 @@ def test_one_bad_sample_or_silence_changes_nothing() -> None:
     assert run(AdaptState("low", 2000), [NONE] * 30) == ["low"] * 30
 
 
+def test_a_missing_report_neither_starts_nor_breaks_a_good_stretch() -> None:
+    # A busy receiver skips a report now and then: the stretch goes on through the gaps...
+    layers = run(AdaptState("low", 2000), ([GOOD] * 3 + [NONE]) * 4)
+    assert layers.index("high") == 10
+    # ...but only a good report completes it, and silence alone never starts one.
+    assert run(AdaptState("low", 2000), [GOOD] + [NONE] * 20) == ["low"] * 21
+    # A bad report still ends it.
+    assert "high" not in run(AdaptState("low", 2000), [GOOD] * 8 + [BAD] + [GOOD] * 8)
+
+
 def test_hold_time_stops_flapping() -> None:
     state = AdaptState("low", 2000, last_switch=100.0)
     # Bad twice right after a switch up: stays until the hold time has passed.
