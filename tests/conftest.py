@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,6 +21,15 @@ from api.settings import TLSConfig
 from api.tls import certificate_files
 from camera.webrtc import restrict_ice_addresses
 from tests.waiting import wait_until as wait_until  # re-exported: tests import it from here
+
+
+def unavailable(message: str) -> None:
+    """A test that needs something this machine lacks: a failure under CI (the test
+    command installs everything it needs), a skip naming the missing part elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
 
 # Tests talk to loopback only: ICE host candidates are 127.0.0.1 (aioice skips it otherwise
 # and would offer eth0, which is not ours to use).

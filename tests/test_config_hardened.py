@@ -18,10 +18,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 import yaml
 
-from tests.conftest import PASSWORD, free_port
+from tests.conftest import PASSWORD, free_port, unavailable
 from tests.waiting import wait_until_blocking
 
 SENTRYCAM = [sys.executable, "-m", "api.cli"]
@@ -34,12 +33,14 @@ cameras:
 
 
 def _can_mount_read_only() -> bool:
+    if shutil.which("unshare") is None:
+        return False
     probe = subprocess.run(
         ["unshare", "-m", "sh", "-c", "mount --bind /tmp /tmp && mount -o remount,bind,ro /tmp"],
         capture_output=True,
         check=False,
     )
-    return shutil.which("unshare") is not None and probe.returncode == 0
+    return probe.returncode == 0
 
 
 @contextmanager
@@ -92,8 +93,9 @@ def cli(data: Path, *args: str, stdin: str = "") -> str:
     return result.stdout
 
 
-@pytest.mark.skipif(not _can_mount_read_only(), reason="needs unshare -m and mount (root)")
 def test_changes_go_to_the_data_dir_survive_a_restart_and_never_touch_etc(tmp_path):
+    if not _can_mount_read_only():
+        unavailable("needs unshare -m and a read-only bind mount (root, as tests/run.sh runs)")
     etc, data = tmp_path / "etc", tmp_path / "data"
     etc.mkdir()
     (etc / "config.yaml").write_text(CONFIG)
