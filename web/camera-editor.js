@@ -28,6 +28,7 @@ export class CameraEditor {
   #status = h('p', { role: 'status', hidden: true });
   #title = h('h3');
   #tab = null;
+  #requested = null; // a tab asked for before the camera's settings had loaded
   #page = null;
   #ctx = null;
   #player = null;
@@ -66,7 +67,8 @@ export class CameraEditor {
   async #start(tab) {
     try {
       await this.#reload();
-      this.showTab(tab);
+      // A tab chosen while the camera was loading wins over the one in the first route.
+      this.showTab(this.#requested ?? tab);
     } catch (err) {
       note(this.#status, `Cannot load this camera: ${err.message}`, 'error');
     }
@@ -112,7 +114,11 @@ export class CameraEditor {
 
   showTab(tab, again = false) {
     const key = TABS.some(([k]) => k === tab) ? tab : 'source';
-    if (!this.#ctx || (key === this.#tab && !again)) return;
+    if (!this.#ctx) {
+      this.#requested = key; // shown once the camera has loaded (#start)
+      return;
+    }
+    if (key === this.#tab && !again) return;
     for (const link of this.#tabs.children) {
       const current = link.getAttribute('href').endsWith(`/${key}`);
       link.classList.toggle('is-current', current);
