@@ -104,7 +104,10 @@ async def test_a_removed_camera_closes_its_files_and_keeps_its_recordings(start_
     await wait_until(lambda: recorder.recording["continuous"] is not None, 20, "a segment")
     response = await server.client.delete("/api/cameras/gone")
     assert response.status_code == 200
-    assert response.json()["kept"]["recordings"] >= 1
+    kept = response.json()["kept"]["recordings"]
+    assert kept >= 1
     listed = (await server.client.get("/api/recordings", params={"camera": "gone"})).json()
-    assert [r["state"] for r in listed["recordings"]] == ["complete"]
+    # Every file is closed. There may be more than one: a camera that stalled under load
+    # goes offline for a moment, and a continuous segment ends at such a gap.
+    assert [r["state"] for r in listed["recordings"]] == ["complete"] * kept
     assert "gone" not in server.services.recordings.recorders
