@@ -13,6 +13,7 @@
 //                                      the live WebSocket (live.js)
 //     alerts:      count                alert banners shown since page load (alerts.js)
 //     regions:     {cameraId: [[x, y, w, h], ...]}  motion boxes drawn now (normalised)
+//     regionsCleared: {cameraId: 'end'|'hold'}  why the boxes last went (tile.js)
 //     path:        {cameraId: 'direct'|'relayed'|null}  the chosen ICE path (tile.js)
 //     netcheck:    {summary, path}      the connection check's last result (netcheck.js)
 //     playback:    {camera, recording, kind, at, playing, switches} | null
@@ -54,6 +55,7 @@ const metrics = {
   ws: live.status,
   alerts: 0,
   regions: {},
+  regionsCleared: {},
   playback: null,
 };
 window.sentrycam = metrics;

@@ -38,6 +38,7 @@ export class Tile {
     this.regionsTimer = 0;
     metrics.regions ??= {};
     metrics.regions[this.id] = this.regions;
+    metrics.regionsCleared ??= {};
     this.#build();
     this.reader = new TimestampReader();
     this.player = new CameraPlayer(this.video, camera.links.whep, {
@@ -215,7 +216,9 @@ export class Tile {
     this.chart.refreshSoon();
     if (event.kind !== 'motion' || phase === 'ack') return; // ack: seen elsewhere, not motion
     if (phase === 'end') {
-      if (this.regionsEvent === null || this.regionsEvent === event.id) this.#clearRegions();
+      if (this.regionsEvent === null || this.regionsEvent === event.id) {
+        this.#clearRegions('end');
+      }
       return;
     }
     const boxes = (event.regions ?? []).filter(
@@ -224,12 +227,14 @@ export class Tile {
     this.regionsEvent = event.id;
     this.#setRegions(boxes);
     clearTimeout(this.regionsTimer);
-    this.regionsTimer = setTimeout(() => this.#clearRegions(), REGIONS_HOLD_MS);
+    this.regionsTimer = setTimeout(() => this.#clearRegions('hold'), REGIONS_HOLD_MS);
   }
 
-  #clearRegions() {
+  /** Why: 'end' (the event ended) or 'hold' (no update for REGIONS_HOLD_MS). */
+  #clearRegions(why) {
     clearTimeout(this.regionsTimer);
     this.regionsEvent = null;
+    this.metrics.regionsCleared[this.id] = why;
     this.#setRegions([]);
   }
 
