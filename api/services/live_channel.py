@@ -6,10 +6,15 @@ that reconnects with the last id it saw (``/api/ws?last_id=N``) receives everyth
 missed, in order and without duplicates; when the gap reaches back past what is kept it
 gets ``{"type":"resync"}`` and reloads through the REST API.
 
-Each connection has a bounded outbox drained by its own task, so a slow client never
-delays the others: when its outbox is full it is disconnected with close code 4008
-(``SLOW_CONSUMER``) and, on reconnecting with its last id, loses nothing. Revoking a session
-or a user closes their connections with 4401.
+Fan-out: a message is serialised once, then one task (the pump) hands it to every
+connection in turn, starting each send on the spot (``api.eager``): a send to a client
+whose socket takes it completes without a task switch, so 1000 dashboards cost 1000 socket
+writes. A client whose socket is backed up gets a task that finishes that send and then
+its backlog, so it never delays the others; when its backlog reaches ``OUTBOX_SIZE`` it is
+disconnected with close code 4008 (``SLOW_CONSUMER``) and, on reconnecting with its last
+id, loses nothing. Each message reaches every client before the next one starts, and the
+pump lets the loop run between slices of ``FANOUT_SLICE`` sends. Revoking a session or a
+user closes their connections with 4401.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +33,12 @@ from fastapi import WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ..accounts import Principal
+from ..eager import start_eagerly
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_SIZE = 512
+FANOUT_SLICE = 200  # sends between two turns of the event loop during a fan-out
 RING_SIZE = 10_000
 REPLAY_LIMIT = 50_000
 HEARTBEAT_S = 15.0
@@ -53,31 +60,72 @@ def _encode(message: dict[str, Any]) -> str:
 class LiveConnection:
     websocket: WebSocket
     principal: Principal
-    outbox: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(OUTBOX_SIZE))
     close_code: int | None = None
-    sender: asyncio.Task[None] | None = None
     held: list[tuple[int, str]] | None = None  # live messages that arrive during a replay
+    replayed_upto: int = 0  # messages up to this id reached it with the hello or the replay
+    # Messages waiting behind a send that could not complete at once, and the task that
+    # finishes that send and then sends them (None while sends complete at once).
+    backlog: collections.deque[str] = field(default_factory=collections.deque)
+    sending: asyncio.Task[None] | None = None
+    closing: asyncio.Task[None] | None = None
 
     def may_see(self, camera: str | None) -> bool:
         return camera is None or self.principal.can_see(camera)
 
     def offer(self, text: str, message_id: int | None = None) -> None:
+        """Send ``text`` after everything offered before it (returns at once)."""
         if self.close_code is not None:
             return
+        if message_id is not None and message_id <= self.replayed_upto:
+            return  # the pump offers it after the replay sent it
         if self.held is not None and message_id is not None:
             self.held.append((message_id, text))
-            return
+        elif self.sending is not None:
+            if len(self.backlog) >= OUTBOX_SIZE:
+                self.close(CLOSE_SLOW_CONSUMER)
+            else:
+                self.backlog.append(text)
+        else:
+            self._start(self.websocket.send_text(text))
+
+    def _start(self, send: Coroutine[Any, Any, None]) -> None:
+        self.sending = start_eagerly(self._finish(send), name="ws-send")
+
+    async def _finish(self, send: Coroutine[Any, Any, None]) -> None:
+        """Finish ``send``, then the backlog (runs eagerly: a task only once it waits)."""
         try:
-            self.outbox.put_nowait(text)
-        except asyncio.QueueFull:
-            self.close(CLOSE_SLOW_CONSUMER)
+            await send
+            while self.backlog and self.close_code is None:
+                await self.websocket.send_text(self.backlog.popleft())
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.sending = None
+            self.close(CLOSE_GOING_AWAY)
+        else:
+            self.sending = None
 
     def close(self, code: int) -> None:
         """Stop sending and close the socket with ``code`` (idempotent)."""
-        if self.close_code is None:
-            self.close_code = code
-            if self.sender is not None:
-                self.sender.cancel()
+        if self.close_code is not None:
+            return
+        self.close_code = code
+        self.backlog.clear()
+        sending, self.sending = self.sending, None
+        if sending is not None:
+            sending.cancel()
+        self.closing = asyncio.get_running_loop().create_task(
+            self._close_socket(sending), name="ws-close"
+        )
+
+    async def _close_socket(self, sending: asyncio.Task[None] | None) -> None:
+        websocket = self.websocket
+        if sending is not None:
+            with contextlib.suppress(
+                asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError
+            ):
+                await sending
+        if websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                await websocket.close(self.close_code or CLOSE_GOING_AWAY)
 
 
 def _skipped(first: int, last: int) -> dict[str, Any]:
@@ -93,6 +141,9 @@ class LiveChannel:
         self._last_id = 0
         self._oldest_kept = 1
         self._db_replay: DbReplay | None = None
+        # Published, not yet handed to every connection: (camera, text, id).
+        self._pending: collections.deque[tuple[str | None, str, int]] = collections.deque()
+        self._pump: asyncio.Task[None] | None = None
 
     @property
     def last_id(self) -> int:
@@ -116,15 +167,34 @@ class LiveChannel:
     # ----- publishing --------------------------------------------------------------------
 
     def publish(self, message: dict[str, Any], camera: str | None = None) -> dict[str, Any]:
-        """Number, keep and send a message to everyone allowed to see ``camera``."""
+        """Number and keep a message, and send it to everyone allowed to see ``camera``
+        (returns at once: the pump sends it)."""
         self._last_id += 1
         stored = {"id": self._last_id, **message}
         text = _encode(stored)
         self._ring.append((self._last_id, camera, stored, text))
-        for connection in tuple(self._connections):
-            if connection.may_see(camera):
-                connection.offer(text, self._last_id)
+        if self._connections:
+            self._pending.append((camera, text, self._last_id))
+            if self._pump is None:
+                self._pump = asyncio.get_running_loop().create_task(
+                    self._fan_out(), name="ws-fan-out"
+                )
         return stored
+
+    async def _fan_out(self) -> None:
+        """Hand each pending message to every connection, oldest message first."""
+        sends = 0
+        try:
+            while self._pending:
+                camera, text, message_id = self._pending.popleft()
+                for connection in tuple(self._connections):
+                    if connection.may_see(camera):
+                        connection.offer(text, message_id)
+                        sends += 1
+                        if sends % FANOUT_SLICE == 0:
+                            await asyncio.sleep(0)  # let the loop breathe between slices
+        finally:
+            self._pump = None
 
     # ----- one connection ----------------------------------------------------------------
 
@@ -136,11 +206,10 @@ class LiveChannel:
         connection.held = []  # from now on live messages wait until the replay is sent
         self._connections.add(connection)
         try:
-            await websocket.send_text(_encode({**hello, "last_id": self._last_id}))
-            if last_id is not None:
-                await self._replay(connection, last_id)
+            newest = self._last_id
+            await websocket.send_text(_encode({**hello, "last_id": newest}))
+            await self._replay(connection, newest if last_id is None else last_id)
             await self._send_held(connection)
-            connection.sender = asyncio.create_task(self._send_loop(connection), name="ws-send")
             heartbeat = asyncio.create_task(self._heartbeat(connection), name="ws-heartbeat")
             try:
                 await self._receive_loop(connection)
@@ -151,12 +220,14 @@ class LiveChannel:
         finally:
             self._connections.discard(connection)
             connection.close(CLOSE_GOING_AWAY)
-            if connection.sender is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await connection.sender
+            if connection.closing is not None:
+                await connection.closing
 
     async def _replay(self, connection: LiveConnection, after: int) -> None:
+        """Send what came after ``after`` (for a new client, the hello's last id), up to
+        the newest message; live messages up to that one are then not sent again."""
         upto = self._last_id
+        connection.replayed_upto = upto
         if after >= upto:
             return
         websocket = connection.websocket
@@ -182,35 +253,21 @@ class LiveChannel:
                 await websocket.send_text(_encode(stored))
         if expected <= upto:
             await websocket.send_text(_encode(_skipped(expected, upto)))
-        if connection.held is not None:
-            connection.held = [(i, text) for i, text in connection.held if i > upto]
 
     @staticmethod
     async def _send_held(connection: LiveConnection) -> None:
         """Send what arrived during the replay, at the client's pace like the replay (a
-        long replay must not overflow the outbox of a client that reads), until nothing
-        is held; then live messages go through the outbox again."""
+        long replay must not overflow the backlog of a client that reads), until nothing
+        is held; then live messages are offered as they come again."""
         while connection.held and connection.close_code is None:
             if len(connection.held) > REPLAY_LIMIT:  # it never catches up: a slow consumer
-                connection.close(CLOSE_SLOW_CONSUMER)  # the send loop closes the socket
+                connection.close(CLOSE_SLOW_CONSUMER)
                 break
             batch, connection.held = connection.held, []
-            for _, text in batch:
-                await connection.websocket.send_text(text)
+            for message_id, text in batch:
+                if message_id > connection.replayed_upto:
+                    await connection.websocket.send_text(text)
         connection.held = None
-
-    @staticmethod
-    async def _send_loop(connection: LiveConnection) -> None:
-        websocket = connection.websocket
-        try:
-            while connection.close_code is None:
-                await websocket.send_text(await connection.outbox.get())
-        except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError):
-            pass
-        finally:
-            if websocket.application_state == WebSocketState.CONNECTED:
-                with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
-                    await websocket.close(connection.close_code or CLOSE_GOING_AWAY)
 
     async def _heartbeat(self, connection: LiveConnection) -> None:
         # Lets browsers (which cannot see WebSocket pings) notice a dead server quickly.
