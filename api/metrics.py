@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
+    HistogramMetricFamily,
     InfoMetricFamily,
     Metric,
 )
@@ -27,6 +28,7 @@ from prometheus_client.registry import Collector
 from camera import __version__
 
 from . import health_alerts
+from .services.live_channel import FANOUT_BUCKETS, FanoutStats
 from .system_health import CAPPED_NOW, THROTTLED_NOW
 
 if TYPE_CHECKING:
@@ -115,6 +117,7 @@ class SentrycamCollector(Collector):
         yield gauge("live_clients", "Live channel (/api/ws) connections.", ()).with_value(
             len(services.live.connections)
         )
+        yield from live_fanout(services.live.fanout)
         free = gauge("disk_free_bytes", "Free space for the service.", ("volume",))
         size = gauge("disk_size_bytes", "Size of the file system.", ("volume",))
         # The values the system monitor and the disk guard measured last (no statvfs here:
@@ -183,6 +186,24 @@ def gauge(name: str, documentation: str, labels: tuple[str, ...] = ("camera",)) 
 
 def counter(name: str, documentation: str, labels: tuple[str, ...] = ("camera",)) -> _Counter:
     return _Counter(f"{PREFIX}_{name}", documentation, labels=list(labels))
+
+
+def live_fanout(stats: FanoutStats) -> Iterator[Metric]:
+    """The live channel's fan-out: seconds from publishing a message until every client's
+    send has started (a histogram), and the sends made."""
+    buckets, total = [], 0
+    for bound, count in zip([*map(str, FANOUT_BUCKETS), "+Inf"], stats.counts, strict=True):
+        total += count
+        buckets.append((bound, float(total)))
+    yield HistogramMetricFamily(
+        f"{PREFIX}_live_fanout_seconds",
+        "Time from publishing a live message until it was handed to every client.",
+        buckets=buckets,
+        sum_value=stats.seconds,
+    )
+    yield counter("live_sends", "Live messages handed to clients (one per client).", ()).with_value(
+        stats.sends
+    )
 
 
 def process_written_bytes() -> int | None:

@@ -93,6 +93,8 @@ async def test_many_clients_all_get_everything(server):
         ]
         for ws in sockets:
             await ws.receive_json(timeout=10)  # hello
+        fanout = server.services.live.fanout
+        messages, sends = fanout.messages, fanout.sends
         inject(server, 5)
         last = server.services.live.last_id
         results = await asyncio.gather(
@@ -101,6 +103,10 @@ async def test_many_clients_all_get_everything(server):
     reference = with_ids(results[0])
     assert len(reference) >= 10
     assert all(with_ids(result) == reference for result in results)
+    # /metrics counts each message's fan-out once and each client's send.
+    text = (await server.client.get("/metrics")).text
+    assert f"sentrycam_live_fanout_seconds_count {float(messages + len(reference))}" in text
+    assert f"sentrycam_live_sends_total {float(sends + 40 * len(reference))}" in text
 
 
 async def test_reconnect_with_last_id_gets_exactly_what_was_missed(server):

@@ -128,6 +128,27 @@ class LiveConnection:
                 await websocket.close(self.close_code or CLOSE_GOING_AWAY)
 
 
+FANOUT_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)  # seconds
+
+
+@dataclass
+class FanoutStats:
+    """How long messages took to reach every connection (publish to the last send
+    started), for /metrics: a histogram over ``FANOUT_BUCKETS`` and the sends made."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * (len(FANOUT_BUCKETS) + 1))
+    seconds: float = 0.0
+    messages: int = 0
+    sends: int = 0
+
+    def add(self, seconds: float, sends: int) -> None:
+        index = next((i for i, bound in enumerate(FANOUT_BUCKETS) if seconds <= bound), -1)
+        self.counts[index] += 1
+        self.seconds += seconds
+        self.messages += 1
+        self.sends += sends
+
+
 def _skipped(first: int, last: int) -> dict[str, Any]:
     return {"type": "skipped", "from": first, "to": last, "reason": "update"}
 
@@ -141,9 +162,10 @@ class LiveChannel:
         self._last_id = 0
         self._oldest_kept = 1
         self._db_replay: DbReplay | None = None
-        # Published, not yet handed to every connection: (camera, text, id).
-        self._pending: collections.deque[tuple[str | None, str, int]] = collections.deque()
+        # Published, not yet handed to every connection: (camera, text, id, when).
+        self._pending: collections.deque[tuple[str | None, str, int, float]] = collections.deque()
         self._pump: asyncio.Task[None] | None = None
+        self.fanout = FanoutStats()
 
     @property
     def last_id(self) -> int:
@@ -174,7 +196,7 @@ class LiveChannel:
         text = _encode(stored)
         self._ring.append((self._last_id, camera, stored, text))
         if self._connections:
-            self._pending.append((camera, text, self._last_id))
+            self._pending.append((camera, text, self._last_id, time.perf_counter()))
             if self._pump is None:
                 self._pump = asyncio.get_running_loop().create_task(
                     self._fan_out(), name="ws-fan-out"
@@ -186,13 +208,15 @@ class LiveChannel:
         sends = 0
         try:
             while self._pending:
-                camera, text, message_id = self._pending.popleft()
+                camera, text, message_id, published = self._pending.popleft()
+                before = sends
                 for connection in tuple(self._connections):
                     if connection.may_see(camera):
                         connection.offer(text, message_id)
                         sends += 1
                         if sends % FANOUT_SLICE == 0:
                             await asyncio.sleep(0)  # let the loop breathe between slices
+                self.fanout.add(time.perf_counter() - published, sends - before)
         finally:
             self._pump = None
 
