@@ -146,9 +146,13 @@ async def run_viewers(port: int, token: str, count: int) -> None:
     disable_decoding()
     rng = random.Random(14)
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
+    # A browser waits for the WHEP answer as long as it takes; 30 s, and the slowest join
+    # is reported (httpx's default 5 s counted a busy server's slow answers as failures).
+    base = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
         viewers: list[Any] = []
         joined = left = failed = 0
+        slowest = 0.0
         reasons: dict[str, int] = {}  # why joins failed, counted
         while True:
             if len(viewers) >= count:
@@ -157,13 +161,21 @@ async def run_viewers(port: int, token: str, count: int) -> None:
                     await hang_up(client, viewer)
                 left += 1
             try:
+                began = time.monotonic()
                 viewers.append(await connect(client, rng.choice(["front", "back"]), audio=False))
+                slowest = max(slowest, time.monotonic() - began)
                 joined += 1
             except (WhepRefused, httpx.HTTPError) as error:
                 failed += 1
                 why = f"{type(error).__name__}: {error}"[:120]
                 reasons[why] = reasons.get(why, 0) + 1
-            state = {"joined": joined, "left": left, "failed": failed, "why": reasons}
+            state = {
+                "joined": joined,
+                "left": left,
+                "failed": failed,
+                "slowest_join_s": round(slowest, 1),
+                "why": reasons,
+            }
             print(json.dumps(state), flush=True)
             await asyncio.sleep(2.0 if len(viewers) >= count else 0.2)
 
