@@ -6,6 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
@@ -135,9 +136,18 @@ async def unexpected_handler(request: Request, exc: Exception) -> Response:
     return _json("internal error; see the server log", 500)
 
 
+async def database_away_handler(request: Request, exc: Exception) -> Response:
+    # PostgreSQL stopped or unreachable (or SQLite's file locked for too long): not the
+    # client's fault, and not a crash. Events wait in memory meanwhile (/api/health).
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return _json("the database is unavailable; try again shortly", 503, {"Retry-After": "5"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPProblem, problem_handler)
     app.add_exception_handler(Exception, unexpected_handler)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, database_away_handler)
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, database_away_handler)
     for exc_type, status, headers in STATUS:
 
         async def handler(

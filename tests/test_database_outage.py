@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,8 @@ from api.services.event_store import EventStore
 from camera.analysis import Observation
 from tests.conftest import demo_config, wait_until
 from tests.postgres import PostgresServer, find_bin_dir
+
+OUTAGE_S = 60  # how long PostgreSQL stays stopped (issue 14: "for a minute")
 
 
 class FailingDatabase:
@@ -98,11 +101,27 @@ async def test_postgresql_stopped_mid_run_loses_no_event(start_server: Any) -> N
         observe(2)
         await events.flush()
         postgres.stop()
+        stopped = time.monotonic()
         observe(5)  # while it is away: live messages go on, rows wait
         await wait_until(lambda: not events.database_ok, 20, "the failure noticed")
         health = (await server.anonymous().get("/api/health")).json()
         assert health["database"] == "failing"
         assert health["events_waiting"] > 0
+        # Away for a minute, with an event every two seconds: the server goes on answering,
+        # with a clear 503 where it needs the database (here: to check the token).
+        observed = 7
+        while time.monotonic() - stopped < OUTAGE_S:
+            observe(1)
+            observed += 1
+            answer = await server.client.get("/api/cameras")
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["detail"] == "the database is unavailable; try again shortly"
+            assert answer.headers["Retry-After"] == "5"
+            assert (await server.anonymous().get("/api/health")).status_code == 200
+            await asyncio.sleep(2)  # the pace of the events, not a wait for a state
+        health = (await server.anonymous().get("/api/health")).json()
+        assert health["database"] == "failing"
+        assert health["events_dropped"] == 0
         last_id = server.services.live.last_id
         postgres.restart()
         await wait_until(lambda: events.database_ok, 30, "writing to work again")
@@ -115,7 +134,7 @@ async def test_postgresql_stopped_mid_run_loses_no_event(start_server: Any) -> N
             )
 
         stored_events, newest_message = await server.services.db.run(count)
-        assert stored_events >= 7
+        assert stored_events == observed
         assert newest_message == last_id
         health = (await server.anonymous().get("/api/health")).json()
         assert health["database"] == "ok"
