@@ -10,9 +10,13 @@ from typing import Any
 
 import pytest
 from httpx_ws import WebSocketDisconnect, aconnect_ws
+from starlette.websockets import WebSocketState
 
+from api.accounts import Principal
+from api.services.live_channel import LiveChannel, LiveConnection
 from camera.analysis import Observation
 from tests.conftest import demo_config
+from tests.waiting import wait_until
 
 
 def quiet_demo() -> dict[str, Any]:
@@ -248,3 +252,47 @@ async def test_demo_motion_reaches_the_websocket_with_regions_and_snapshot(start
     response = await server.client.get(event["links"]["snapshot"])
     assert response.status_code == 200
     assert response.content[:2] == b"\xff\xd8"
+
+
+class FakeSocket:
+    """The part of a WebSocket the channel uses, in memory; ``fail`` breaks its sends."""
+
+    def __init__(self, fail: Exception | None = None) -> None:
+        self.fail = fail
+        self.sent: list[dict[str, Any]] = []
+        self.closed_with: int | None = None
+        self.application_state = WebSocketState.CONNECTED
+        self._gone = asyncio.Event()
+
+    async def send_text(self, text: str) -> None:
+        if self.fail is not None and self.sent:  # the hello goes through, then it breaks
+            raise self.fail
+        self.sent.append(json.loads(text))
+
+    async def receive(self) -> dict[str, Any]:
+        await self._gone.wait()
+        return {"type": "websocket.disconnect"}
+
+    async def close(self, code: int) -> None:
+        self.closed_with = code
+        self.application_state = WebSocketState.DISCONNECTED
+        self._gone.set()
+
+
+async def test_a_client_whose_send_fails_oddly_is_closed_and_the_others_go_on():
+    live = LiveChannel()
+    admin = Principal(1, "someone", "admin", None, "token")
+    good, broken = FakeSocket(), FakeSocket(ValueError("a bug in some layer"))
+    served = [
+        asyncio.create_task(live.serve(LiveConnection(ws, admin), {"type": "hello"}, None))  # type: ignore[arg-type]
+        for ws in (good, broken)
+    ]
+    await wait_until(lambda: len(live.connections) == 2 and good.sent and broken.sent, 5)
+    for n in range(3):
+        live.publish({"type": "note", "n": n})
+    await wait_until(lambda: len(good.sent) == 4, 5, "every message to the good client")
+    assert [m["n"] for m in good.sent[1:]] == [0, 1, 2]
+    await wait_until(lambda: broken.closed_with == 1001, 5, "the broken one closed")
+    await wait_until(lambda: [c.websocket for c in live.connections] == [good], 5, "it left")
+    await good.close(1000)
+    await asyncio.gather(*served)

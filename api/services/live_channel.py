@@ -100,6 +100,10 @@ class LiveConnection:
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.sending = None
             self.close(CLOSE_GOING_AWAY)
+        except Exception:  # one client's surprise must not stop the fan-out to the others
+            logger.exception("live channel: sending to a client failed")
+            self.sending = None
+            self.close(CLOSE_GOING_AWAY)
         else:
             self.sending = None
 
