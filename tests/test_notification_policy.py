@@ -24,6 +24,7 @@ from api.notifications.delivery import (
     parse_retry_after,
 )
 from api.notifications.payload import notification, topic
+from api.notifications.resolver import PublicResolver
 from api.notifications.policy import (
     Happening,
     PolicyState,
@@ -301,7 +302,7 @@ async def test_the_resolver_drops_private_addresses(monkeypatch):
         }
         return [{"hostname": host, "host": a, "port": port} for a in addresses[host]]
 
-    resolver = endpoints.PublicResolver()
+    resolver = PublicResolver()
     monkeypatch.setattr(resolver._inner, "resolve", fake)
     with pytest.raises(OSError, match="private"):
         await resolver.resolve("evil.example", 443)
