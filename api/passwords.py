@@ -54,7 +54,6 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-
 def _dummy_hash() -> str:
     """A well-formed hash with our hasher's parameters that no password matches.
 
