@@ -24,7 +24,6 @@ from api.notifications.delivery import (
     parse_retry_after,
 )
 from api.notifications.payload import notification, topic
-from api.notifications.resolver import PublicResolver
 from api.notifications.policy import (
     Happening,
     PolicyState,
@@ -35,6 +34,7 @@ from api.notifications.policy import (
     in_window,
     tick,
 )
+from api.notifications.resolver import PublicResolver
 from api.notifications.webpush import classify
 from tests.waiting import wait_until
 
