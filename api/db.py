@@ -15,7 +15,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import (
+    Column,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from camera.redact import redact
@@ -42,6 +53,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+# Alembic's own version table, as ``alembic upgrade`` creates it.
+VERSION_TABLE = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
 
 
 def head_revision() -> str:
@@ -78,7 +98,10 @@ class Database:
         if current == head:
             logger.info("database ready: %s", redact(self.url))
             return
-        # Imported only to upgrade: Alembic costs ~12 MB resident for the process's life.
+        if current is None and self._create_new(head):
+            logger.info("database schema created at %s: %s", head, redact(self.url))
+            return
+        # Imported only to upgrade: Alembic costs ~10 MB resident for the process's life.
         from alembic import command
         from alembic.config import Config
 
@@ -89,6 +112,21 @@ class Database:
             command.upgrade(config, "head")
         done = f"upgraded from {current} to {head}" if current else f"created at {head}"
         logger.info("database schema %s: %s", done, redact(self.url))
+
+    def _create_new(self, head: str) -> bool:
+        """An empty database gets the models' schema and is stamped at ``head`` (what
+        Alembic's documentation advises for new databases), without importing Alembic;
+        tests/test_storage.py checks it equals what the migrations build. False if the
+        database holds tables already (they are Alembic's to upgrade)."""
+        from .models import Base
+
+        with self.engine.begin() as connection:
+            if set(inspect(connection).get_table_names()) - {VERSION_TABLE.name}:
+                return False
+            Base.metadata.create_all(connection)
+            VERSION_TABLE.create(connection, checkfirst=True)
+            connection.execute(VERSION_TABLE.insert().values(version_num=head))
+        return True
 
     def schema_version(self) -> str | None:
         """The Alembic revision the database is at (None: a new database)."""

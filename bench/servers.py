@@ -138,19 +138,25 @@ async def _poll(server: Server, timeout: float, what: str, check: Any) -> None:
     raise TimeoutError(f"{server.process.name}: {what} not within {timeout:.0f}s ({last})")
 
 
+async def _healthy(client: httpx.AsyncClient) -> str | None:
+    status = (await client.get("/api/health")).status_code
+    return None if status == 200 else f"health {status}"
+
+
+async def wait_healthy(server: Server, timeout: float = READY_TIMEOUT_S) -> None:
+    """Wait until /api/health answers 200; bounded."""
+    await _poll(server, timeout, "healthy", _healthy)
+
+
 async def wait_ready(server: Server, camera_id: str, timeout: float = READY_TIMEOUT_S) -> None:
     """Wait for /api/health, log in, then wait until ``camera_id`` is online; bounded."""
-
-    async def healthy(client: httpx.AsyncClient) -> str | None:
-        status = (await client.get("/api/health")).status_code
-        return None if status == 200 else f"health {status}"
 
     async def online(client: httpx.AsyncClient) -> str | None:
         status = await _camera_status(client, camera_id)
         return None if status == "online" else f"camera {camera_id} is {status}"
 
     started = time.monotonic()
-    await _poll(server, timeout, "healthy", healthy)
+    await wait_healthy(server, timeout)
     server.credentials = await log_in(server.base_url, server.process.log_path)
     await _poll(server, timeout - (time.monotonic() - started), "camera online", online)
 
@@ -180,7 +186,10 @@ async def _camera_status(client: httpx.AsyncClient, camera_id: str) -> str:
 ArgvForPort = Callable[[int], list[str]]
 
 
-def _start(name: str, argv_for_port: ArgvForPort, workdir: Path, env: dict[str, str]) -> Server:
+def start_server(
+    name: str, argv_for_port: ArgvForPort, workdir: Path, env: dict[str, str]
+) -> Server:
+    """Start a server on a free port (not waiting for it: see ``wait_healthy``)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     return Server(spawn(name, argv_for_port(port), workdir, env), port)
@@ -191,7 +200,7 @@ async def running_server(
     name: str, argv_for_port: ArgvForPort, workdir: Path, camera_id: str, env: dict[str, str]
 ) -> AsyncIterator[Server]:
     """Start a server on a free port, wait until ``camera_id`` is online, stop it after."""
-    server = _start(name, argv_for_port, workdir, env)
+    server = start_server(name, argv_for_port, workdir, env)
     try:
         await wait_ready(server, camera_id)
         yield server

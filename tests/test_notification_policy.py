@@ -34,6 +34,7 @@ from api.notifications.policy import (
     in_window,
     tick,
 )
+from api.notifications.resolver import PublicResolver
 from api.notifications.webpush import classify
 from tests.waiting import wait_until
 
@@ -301,7 +302,7 @@ async def test_the_resolver_drops_private_addresses(monkeypatch):
         }
         return [{"hostname": host, "host": a, "port": port} for a in addresses[host]]
 
-    resolver = endpoints.PublicResolver()
+    resolver = PublicResolver()
     monkeypatch.setattr(resolver._inner, "resolve", fake)
     with pytest.raises(OSError, match="private"):
         await resolver.resolve("evil.example", 443)

@@ -25,7 +25,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, delete, func, inspect, select, update
+from sqlalchemy import Connection, delete, func, inspect, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -243,6 +243,26 @@ def test_migrations_create_the_model_schema_from_empty(
     # Types, indexes, unique constraints, foreign keys: nothing left for autogenerate to do.
     assert schema_drift(database) == []
     assert current_revision(database) == head_revision() == "0004"
+
+
+def test_a_new_database_is_created_as_the_migrations_would_build_it(
+    database_url: str, open_database: Callable[[str], Database]
+) -> None:
+    """``migrate`` creates an empty database from the models without Alembic (10 MB less
+    resident); the same schema as running every migration from nothing."""
+    database = open_database(database_url)
+    with database.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    by_migrations = schema_snapshot(database)
+    with database.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+        connection.execute(text("DROP TABLE alembic_version"))
+    assert table_names(database) == set()
+
+    database.migrate()
+    assert schema_snapshot(database) == by_migrations
+    assert current_revision(database) == head_revision()
+    assert schema_drift(database) == []
 
 
 def test_migrate_twice_is_a_no_op(database: Database) -> None:

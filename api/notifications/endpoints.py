@@ -3,18 +3,14 @@ server POSTs to it. Unless ``web_push.insecure_endpoints`` is set, only ``https`
 whose host resolves to public addresses are accepted, so nobody can make the server talk
 to services on its LAN or itself. The check runs when the subscription is made (clear
 error) and again on every connection (the resolver below), so a name that later
-resolves elsewhere (DNS rebinding) is refused too; redirects are never followed.
+resolves elsewhere (DNS rebinding) is refused too (``api.notifications.resolver``);
+redirects are never followed.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import socket
-from typing import Any
 from urllib.parse import urlsplit
-
-from aiohttp import ThreadedResolver
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 MAX_ENDPOINT_LENGTH = 2048
 
@@ -23,7 +19,7 @@ class UnsafeEndpoint(ValueError):
     """A push endpoint the server will not send to; the message says why."""
 
 
-def _public(address: str) -> bool:
+def public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -55,31 +51,5 @@ def check_endpoint(url: str, insecure: bool) -> None:
         if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
             raise UnsafeEndpoint("endpoint must be a public host") from None
         return
-    if not _public(str(literal)):
+    if not public_address(str(literal)):
         raise UnsafeEndpoint("endpoint must be a public address, not a private or loopback one")
-
-
-class PublicResolver(AbstractResolver):
-    """Resolves like aiohttp's default, then drops every non-public address."""
-
-    def __init__(self) -> None:
-        self._inner = ThreadedResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._inner.resolve(host, port, family)
-        public = [entry for entry in found if _public(entry["host"])]
-        if not public:
-            raise OSError(f"{host} resolves only to private or loopback addresses")
-        return public
-
-    async def close(self) -> None:
-        await self._inner.close()
-
-
-def connector_options(insecure: bool) -> dict[str, Any]:
-    """Keyword arguments for ``aiohttp.TCPConnector``."""
-    return {"limit": 100, "ttl_dns_cache": 300} | (
-        {} if insecure else {"resolver": PublicResolver()}
-    )

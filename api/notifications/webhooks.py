@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from standardwebhooks.webhooks import Webhook as Signer
 
 from .config import Webhook
@@ -26,6 +25,9 @@ from .delivery import (
     parse_retry_after,
 )
 
+if TYPE_CHECKING:
+    import aiohttp  # imported only when webhooks are configured (about 8 MB resident)
+
 
 class WebhookChannel:
     def __init__(self, webhooks: list[Webhook], on_result: OnResult) -> None:
@@ -35,7 +37,10 @@ class WebhookChannel:
         self.queues = DeliveryQueues("webhook", self._attempt, on_result)
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(trust_env=False)
+        if self.webhooks:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(trust_env=False)
 
     async def stop(self) -> None:
         await self.queues.close()
@@ -58,6 +63,8 @@ class WebhookChannel:
         }
 
     async def _attempt(self, delivery: Delivery) -> Outcome:
+        import aiohttp  # loaded by start()
+
         name = delivery.target.removeprefix("webhook:")
         webhook = self.webhooks[name]
         data, headers = self.signed(name, delivery.payload)

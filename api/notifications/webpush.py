@@ -13,10 +13,9 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiohttp
 from py_vapid import Vapid02
 
 from .delivery import (
@@ -30,8 +29,11 @@ from .delivery import (
     Retry,
     parse_retry_after,
 )
-from .endpoints import UnsafeEndpoint, check_endpoint, connector_options
+from .endpoints import UnsafeEndpoint, check_endpoint
 from .store import PushTarget
+
+if TYPE_CHECKING:
+    import aiohttp  # imported when Web Push starts: about 8 MB a server without it never pays
 
 JWT_LIFETIME_S = 12 * 3600  # Apple refuses more than a day
 JWT_REUSE_S = 3600.0  # a signed JWT is used for this long, then signed anew
@@ -59,6 +61,10 @@ class WebPushChannel:
         self.queues = DeliveryQueues("push", self._attempt, on_result)
 
     async def start(self) -> None:
+        import aiohttp
+
+        from .resolver import connector_options
+
         connector = aiohttp.TCPConnector(**connector_options(self._insecure))
         self._session = aiohttp.ClientSession(
             connector=connector,
@@ -106,6 +112,8 @@ class WebPushChannel:
         return value
 
     async def _attempt(self, delivery: Delivery) -> Outcome:
+        import aiohttp  # loaded by start()
+
         message: PushMessage = delivery.payload
         endpoint = message.subscription.endpoint
         try:

@@ -9,6 +9,7 @@ import socket
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from camera import __version__
 from camera.camera import Camera
@@ -32,11 +33,13 @@ from .config_service import ConfigService, Parts
 from .devices import DeviceService
 from .event_service import EventService
 from .live_channel import CLOSE_REVOKED, LiveChannel
-from .mqtt_bridge import MqttBridge
 from .recording_archive import RecordingService
 from .system_monitor import SystemMonitor
 from .systemd_notify import SystemdService
 from .tuners import TunerSockets
+
+if TYPE_CHECKING:
+    from .mqtt_bridge import MqttBridge  # with aiomqtt and paho: imported only when used
 
 logger = logging.getLogger("sentrycam")
 
@@ -109,6 +112,8 @@ class Services:
             self.db, self.events, self.cameras, self.settings.storage, self.data_dir
         )
         if self.settings.mqtt is not None:
+            from .mqtt_bridge import MqttBridge
+
             self.mqtt = MqttBridge(
                 self.settings.mqtt,
                 self.db,
