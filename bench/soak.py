@@ -11,7 +11,8 @@ continuously, and around it:
 * a login every second (``POST /api/auth/login``: one Argon2 hash each), then a logout.
 
 The server reports its own figures every 5 s (resident memory, open files, threads,
-asyncio tasks). After a warm-up (the first fifth), growth is measured from the warm-up's
+asyncio tasks, live-channel connections), and the live clients count why their
+connections ended (close code or error). After a warm-up (the first fifth), growth is measured from the warm-up's
 end to the mean of the last minute. After a graceful stop every recording on disk is
 probed (``camera.mp4.probe``: the moov is read and the video decoded) and must play.
 Targets: RSS growth under 10 %, no growth in open files, threads or tasks.
@@ -94,7 +95,8 @@ async def run_server(port: int, data_dir: Path) -> None:
 
     print(json.dumps({"token": await services.db.run(token)}), flush=True)
     while not serving.done():
-        print(json.dumps({"stats": _self_stats()}), flush=True)
+        stats = {**_self_stats(), "live_clients": len(services.live.connections)}
+        print(json.dumps({"stats": stats}), flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(serving), STATS_EVERY_S)
     await serving
@@ -108,6 +110,8 @@ async def run_ws(port: int, token: str, count: int) -> None:
 
     url = f"ws://127.0.0.1:{port}/api/ws"
     headers = {"Authorization": f"Bearer {token}"}
+
+    ended: dict[str, int] = {}  # why connections ended (close code or error), counted
 
     async def one(index: int) -> None:
         await asyncio.sleep(index * 0.02)  # connect gradually, as dashboards do
@@ -124,12 +128,22 @@ async def run_ws(port: int, token: str, count: int) -> None:
                         message = json.loads(raw)
                         if "id" in message:
                             last = message["id"]
-            except (OSError, TimeoutError, websockets.WebSocketException):
-                # As the dashboard does: back off, with jitter, instead of a storm.
-                await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
-                backoff = min(backoff * 2, 30.0)
+                why = f"closed {ws.close_code}"
+            except websockets.ConnectionClosed as closed:
+                why = f"closed {closed.rcvd.code if closed.rcvd else 'without a code'}"
+            except (OSError, TimeoutError, websockets.WebSocketException) as error:
+                why = type(error).__name__
+            ended[why] = ended.get(why, 0) + 1
+            # As the dashboard does: back off, with jitter, instead of a storm.
+            await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+            backoff = min(backoff * 2, 30.0)
 
-    await asyncio.gather(*(one(i) for i in range(count)))
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(STATS_EVERY_S)
+            print(json.dumps(ended), flush=True)
+
+    await asyncio.gather(report(), *(one(i) for i in range(count)))
 
 
 # ----- WHEP viewers joining and leaving -------------------------------------------------------
@@ -232,6 +246,7 @@ def growth(samples: list[dict[str, float]], key: str, warmup_end: float) -> dict
     return {
         "start": round(start, 1),
         "end": round(end, 1),
+        "min": round(min(s[key] for s in after), 1),
         "max": round(max(s[key] for s in after), 1),
         "growth_pct": round((end - start) / start * 100, 2) if start else 0.0,
     }
@@ -268,7 +283,12 @@ async def soak(minutes: float, ws_clients: int, viewers: int) -> dict[str, Any]:
         reader = threading.Thread(target=read_stats, daemon=True)
         reader.start()
         per = [ws_clients // 4 + (1 if i < ws_clients % 4 else 0) for i in range(4)]
-        children = [_child("_ws", str(port), token, str(n)) for n in per if n]
+        ws_logs = [data_dir / f"ws-{i}.log" for i in range(4)]
+        children = []
+        for n, path in zip(per, ws_logs, strict=True):
+            if n:
+                with path.open("w") as log:
+                    children.append(_child("_ws", str(port), token, str(n), stdout=log))
         viewer_log = data_dir / "viewers.log"
         viewer_log.touch()
         if viewers:
@@ -297,17 +317,23 @@ async def soak(minutes: float, ws_clients: int, viewers: int) -> dict[str, Any]:
         reader.join(5)
         warmup_end = started + minutes * 60 / 5
         churn = viewer_log.read_text().strip().splitlines()
+        ws_ended: dict[str, int] = {}
+        for path in ws_logs:
+            lines = path.read_text().strip().splitlines() if path.exists() else []
+            for why, count in (json.loads(lines[-1]) if lines else {}).items():
+                ws_ended[why] = ws_ended.get(why, 0) + count
         result = {
             "minutes": minutes,
             "ws_clients": ws_clients,
             "viewers": viewers,
             "viewer_churn": json.loads(churn[-1]) if churn else {},
             "logins": login_counts,
+            "ws_connections_ended": ws_ended,
             "samples": len(samples),
             "server_exit": server.returncode,
             **{
                 key: growth(samples, key, warmup_end)
-                for key in ("rss_mb", "fds", "threads", "tasks")
+                for key in ("rss_mb", "fds", "threads", "tasks", "live_clients")
             },
             "clips": probe_all(data_dir),
         }
