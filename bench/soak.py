@@ -13,8 +13,9 @@ continuously, and around it:
 The server reports its own figures every 5 s (resident memory, open files, threads,
 asyncio tasks, live-channel connections), and the live clients count why their
 connections ended (close code or error). After a warm-up (the first fifth), growth is
-measured from the warm-up's end to the mean of the last minute. After a graceful stop every recording on disk is
-probed (``camera.mp4.probe``: the moov is read and the video decoded) and must play.
+measured from the warm-up's end to the mean of the last minute. After a graceful stop
+every recording on disk is probed (``camera.mp4.probe``: the moov is read and the video
+decoded) and must play.
 Targets: RSS growth under 10 %, no growth in open files, threads or tasks.
 """
 
