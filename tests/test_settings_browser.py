@@ -5,12 +5,14 @@ add a user who then logs in and sees only their camera, create and revoke a toke
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page
 
+from camera.analysis import Observation
 from tests.browser import CSP_LISTENER, PHONE, Watched, logged_in_context, wait_js
 from tests.conftest import PASSWORD
 from tests.waiting import wait_until
@@ -276,3 +278,19 @@ async def test_tokens_are_shown_once_and_revoked_and_the_audit_log_says_so(start
     await wait_until(lambda: _contains(rows, "token_revoked"), 10)
     assert "token_created" in await rows.inner_text()
     await watched.check_clean()
+
+
+async def test_an_alert_leaves_the_settings_close_button_reachable_on_a_phone(
+    start_server, browser
+):
+    server = await start_server(cameras("front", motion={"enabled": False}))
+    await server.wait_online("front")
+    watched = await admin_page(server, browser, PHONE)
+    page = watched.page
+    await open_settings(page, server)
+    server.services.events.observe(Observation("front", "motion", "start", time.time(), 0.5))
+    await page.get_by_test_id("alert-banner").wait_for(state="visible", timeout=MS)
+    # A trial click fails when something else would take the tap (the banner did).
+    await page.get_by_test_id("settings-close").click(trial=True, timeout=5_000)
+    await page.get_by_test_id("settings-close").click()
+    await page.get_by_test_id("settings-view").wait_for(state="hidden", timeout=MS)
