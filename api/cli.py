@@ -88,6 +88,8 @@ def uvicorn_config(
     app: FastAPI, host: str, port: int, tls: tuple[Path, Path] | None
 ) -> uvicorn.Config:
     """How Sentrycam runs uvicorn (the tests use the same settings)."""
+    from .prepared_frames import PreparedFramesProtocol
+
     return uvicorn.Config(
         app,
         host=host,
@@ -98,6 +100,9 @@ def uvicorn_config(
         # No permessage-deflate: live messages are small JSON, and compressing each one
         # once per connection made a fan-out to 1000 dashboards cost 1000 zlib runs.
         ws_per_message_deflate=False,
+        # uvicorn's own WebSocket protocol, letting the live channel write a message framed
+        # once to every dashboard's socket (api.prepared_frames).
+        ws=PreparedFramesProtocol,
         # X-Forwarded-* are believed only from security.trusted_proxies (api.security);
         # uvicorn's own handling would trust any local process.
         proxy_headers=False,

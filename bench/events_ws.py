@@ -78,7 +78,7 @@ async def run_server(port: int, data_dir: Path, events: int, wait_for: Path, pro
     )
     services = Services(LoadedConfig(settings, "file", None), data_dir)
     config = uvicorn_config(create_app(services), "127.0.0.1", port, None)
-    config.ws = os.environ.get("BENCH_WS", "auto")
+    config.ws = os.environ.get("BENCH_WS", config.ws)
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event

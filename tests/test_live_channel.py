@@ -177,6 +177,9 @@ async def test_slow_consumer_is_dropped_without_delaying_others(server, monkeypa
         await fast.receive_json(timeout=10)
         received = injected = 0
         live = server.services.live
+        # Messages go out framed once (api.prepared_frames); the slow one falls back to a
+        # send of its own once its socket stops taking data, then to its backlog.
+        assert all(c.write_frame is not None for c in live.connections)
 
         def slow_closed() -> bool:
             return any(c.close_code == 4008 for c in live.connections)

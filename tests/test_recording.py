@@ -113,6 +113,16 @@ async def test_event_clip_has_pre_roll_post_roll_and_audio(server):
     ]
     assert announced[0]["phase"] == "start"
     assert announced[0]["recording"]["events"] == [event["id"]]
+    # The event and its alert are announced before the clip the event opened.
+    order = [
+        (stored["type"], stored.get("phase"))
+        for _, stored in sent
+        if stored.get("event", {}).get("id") == event["id"]
+        or stored.get("recording", {}).get("id") == clip_id
+    ]
+    assert order.index(("recording", "start")) > order.index(("event", "start"))
+    if ("alert", None) in order:
+        assert order.index(("recording", "start")) > order.index(("alert", None))
     recording = await complete(server, clip_id)
     assert recording["state"] == "complete"
     assert recording["kind"] == "clip"

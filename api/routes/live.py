@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, WebSocket
 from ..accounts import Principal
 from ..deps import MAX_DB_ID
 from ..payloads import camera_message
+from ..prepared_frames import frame_writer
 from ..security import authorize_websocket, services_of
 from ..services.live_channel import LiveConnection
 
@@ -39,4 +40,5 @@ async def live(
             for camera in cameras
         ],
     }
-    await services.live.serve(LiveConnection(websocket, principal), hello, last_id)
+    connection = LiveConnection(websocket, principal, frame_writer(websocket.scope))
+    await services.live.serve(connection, hello, last_id)

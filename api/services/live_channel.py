@@ -6,11 +6,13 @@ that reconnects with the last id it saw (``/api/ws?last_id=N``) receives everyth
 missed, in order and without duplicates; when the gap reaches back past what is kept it
 gets ``{"type":"resync"}`` and reloads through the REST API.
 
-Fan-out: a message is serialised once, then one task (the pump) hands it to every
-connection in turn, starting each send on the spot (``api.eager``): a send to a client
-whose socket takes it completes without a task switch, so 1000 dashboards cost 1000 socket
-writes. A client whose socket is backed up gets a task that finishes that send and then
-its backlog, so it never delays the others; when its backlog reaches ``OUTBOX_SIZE`` it is
+Fan-out: a message is serialised and framed once, then one task (the pump) hands it to
+every connection in turn. Under ``sentrycam serve`` the frame goes straight onto each
+socket whose transport takes data (``api.prepared_frames``), so 1000 dashboards cost 1000
+socket writes; elsewhere (or when that cannot be done) the send is started on the spot
+(``api.eager``) and completes without a task switch unless the socket is backed up. A
+client whose socket is backed up gets a task that finishes that send and then its
+backlog, so it never delays the others; when its backlog reaches ``OUTBOX_SIZE`` it is
 disconnected with close code 4008 (``SLOW_CONSUMER``) and, on reconnecting with its last
 id, loses nothing. Each message reaches every client before the next one starts, and the
 pump lets the loop run between slices of ``FANOUT_SLICE`` sends. Revoking a session or a
@@ -25,7 +27,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ..accounts import Principal
 from ..eager import start_eagerly
+from ..prepared_frames import WriteFrame, text_frame
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ def _encode(message: dict[str, Any]) -> str:
 class LiveConnection:
     websocket: WebSocket
     principal: Principal
+    # Writes a prepared frame straight to the socket when it can (None: always send_text).
+    write_frame: WriteFrame | None = None
     close_code: int | None = None
     held: list[tuple[int, str]] | None = None  # live messages that arrive during a replay
     replayed_upto: int = 0  # messages up to this id reached it with the hello or the replay
@@ -72,8 +77,9 @@ class LiveConnection:
     def may_see(self, camera: str | None) -> bool:
         return camera is None or self.principal.can_see(camera)
 
-    def offer(self, text: str, message_id: int | None = None) -> None:
-        """Send ``text`` after everything offered before it (returns at once)."""
+    def offer(self, text: str, message_id: int | None = None, frame: bytes | None = None) -> None:
+        """Send ``text`` (``frame``: the same, framed) after everything offered before it
+        (returns at once)."""
         if self.close_code is not None:
             return
         if message_id is not None and message_id <= self.replayed_upto:
@@ -85,16 +91,13 @@ class LiveConnection:
                 self.close(CLOSE_SLOW_CONSUMER)
             else:
                 self.backlog.append(text)
-        else:
-            self._start(self.websocket.send_text(text))
+        elif self.write_frame is None or not self.write_frame(frame or text_frame(text)):
+            self.sending = start_eagerly(self._finish(text), name="ws-send")
 
-    def _start(self, send: Coroutine[Any, Any, None]) -> None:
-        self.sending = start_eagerly(self._finish(send), name="ws-send")
-
-    async def _finish(self, send: Coroutine[Any, Any, None]) -> None:
-        """Finish ``send``, then the backlog (runs eagerly: a task only once it waits)."""
+    async def _finish(self, text: str) -> None:
+        """Send ``text``, then the backlog (runs eagerly: a task only once it waits)."""
         try:
-            await send
+            await self.websocket.send_text(text)
             while self.backlog and self.close_code is None:
                 await self.websocket.send_text(self.backlog.popleft())
         except (WebSocketDisconnect, RuntimeError, OSError):
@@ -213,10 +216,11 @@ class LiveChannel:
         try:
             while self._pending:
                 camera, text, message_id, published = self._pending.popleft()
+                frame = text_frame(text)
                 before = sends
                 for connection in tuple(self._connections):
                     if connection.may_see(camera):
-                        connection.offer(text, message_id)
+                        connection.offer(text, message_id, frame)
                         sends += 1
                         if sends % FANOUT_SLICE == 0:
                             await asyncio.sleep(0)  # let the loop breathe between slices
