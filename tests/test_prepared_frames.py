@@ -38,8 +38,9 @@ def test_other_servers_offer_no_writer() -> None:
     assert frame_writer({"type": "websocket"}) is None
 
 
-async def test_live_connections_write_prepared_frames_until_the_socket_closes(start_server):
-    server = await start_server(quiet_demo())
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+async def test_live_connections_write_prepared_frames_until_the_socket_closes(start_server, tls):
+    server = await start_server(quiet_demo(), tls=tls)
     live: LiveChannel = server.services.live
     async with aconnect_ws(server.base_url + "/api/ws", server.client) as ws:
         hello = await ws.receive_json(timeout=10)
