@@ -16,9 +16,8 @@ connections ended (close code or error). After a warm-up (the first fifth), grow
 measured from the median of the first minute after it to the median of the last minute
 (a login's Argon2 hash lifts RSS by up to 64 MiB for a moment: one sample or a mean can
 land on such a peak); ``rss_mb_per_minute`` gives the median of every minute, to tell a
-plateau from a slow climb. After a graceful stop
-every recording on disk is probed (``camera.mp4.probe``: the moov is read and the video
-decoded) and must play.
+plateau from a slow climb. After a graceful stop every recording on disk is probed
+(``camera.mp4.probe``: the moov is read and the video decoded) and must play.
 Targets: RSS growth under 10 %, no growth in open files, threads or tasks.
 """
 
@@ -26,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -116,7 +116,7 @@ async def run_ws(port: int, token: str, count: int) -> None:
     url = f"ws://127.0.0.1:{port}/api/ws"
     headers = {"Authorization": f"Bearer {token}"}
 
-    ended: dict[str, int] = {}  # why connections ended (close code or error), counted
+    ended: collections.Counter[str] = collections.Counter()  # why connections ended
 
     async def one(index: int) -> None:
         await asyncio.sleep(index * 0.02)  # connect gradually, as dashboards do
@@ -138,7 +138,7 @@ async def run_ws(port: int, token: str, count: int) -> None:
                 why = f"closed {closed.rcvd.code if closed.rcvd else 'without a code'}"
             except (OSError, TimeoutError, websockets.WebSocketException) as error:
                 why = type(error).__name__
-            ended[why] = ended.get(why, 0) + 1
+            ended[why] += 1
             # As the dashboard does: back off, with jitter, instead of a storm.
             await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
             backoff = min(backoff * 2, 30.0)
@@ -332,11 +332,10 @@ async def soak(minutes: float, ws_clients: int, viewers: int) -> dict[str, Any]:
         reader.join(5)
         warmup_end = started + minutes * 60 / 5
         churn = viewer_log.read_text().strip().splitlines()
-        ws_ended: dict[str, int] = {}
+        ws_ended: collections.Counter[str] = collections.Counter()
         for path in ws_logs:
             lines = path.read_text().strip().splitlines() if path.exists() else []
-            for why, count in (json.loads(lines[-1]) if lines else {}).items():
-                ws_ended[why] = ws_ended.get(why, 0) + count
+            ws_ended.update(json.loads(lines[-1]) if lines else {})
         result = {
             "minutes": minutes,
             "ws_clients": ws_clients,

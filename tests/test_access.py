@@ -17,6 +17,7 @@ from api.models import ApiToken, LoginSession
 from api.security import PUBLIC, PUBLIC_ASSETS
 from camera.analysis import Observation
 from tests.conftest import PASSWORD
+from tests.test_live_channel import receive_until
 from tests.waiting import wait_until
 from tests.whep_client import connect, hang_up, make_offer
 
@@ -193,9 +194,7 @@ async def test_viewer_live_channel_only_carries_its_cameras(server):
         back.set_status(False, "unplugged")
         front.set_status(False, "unplugged")
         # Up to the first camera status (an alert about the front camera may come first).
-        received = [await ws.receive_json(timeout=10)]
-        while received[-1]["type"] != "camera":
-            received.append(await ws.receive_json(timeout=10))
+        received = await receive_until(ws, lambda m: m["type"] == "camera")
         assert (received[-1]["camera"], received[-1]["status"]) == ("front", "offline")
         about = [(m.get("camera"), (m.get("event") or {}).get("camera")) for m in received]
         assert all("back" not in cameras for cameras in about)
