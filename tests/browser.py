@@ -67,7 +67,10 @@ async def wait_js(page: Page, expression: str, timeout: float = 20.0) -> Any:
         except Error:
             return None  # execution context destroyed by a navigation
 
-    return await wait_until(value, timeout, expression, interval=0.05)
+    # On a timeout, where the page was: a redirect (to /login, say) explains most of them.
+    return await wait_until(
+        value, timeout, lambda: f"{expression} (page at {page.url})", interval=0.05
+    )
 
 
 async def logged_in_context(

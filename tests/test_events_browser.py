@@ -6,6 +6,7 @@ in-process, through the same EventService the detectors feed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,8 +14,9 @@ from urllib.parse import urlsplit
 import av
 import numpy as np
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, Route
 
+from api.security import SESSION_COOKIE
 from camera.analysis import Kind, Observation
 from camera.snapshots import encode_jpeg
 from tests.browser import PHONE, Watched, logged_in_context, wait_js
@@ -352,4 +354,52 @@ async def test_renewed_session_reconnects_revoked_session_goes_to_login(start_se
     )
     assert status == 204
     await wait_js(page, "location.pathname === '/login'", timeout=6)
+    assert watched.errors == []
+
+
+async def test_a_request_answered_401_just_before_the_renewal_is_sent_again(start_server, browser):
+    """A request the server answers with the old session, after changing the password
+    ended it (a poll in flight), is sent again with the new session: the page stays."""
+    server = await start_server(events_config())
+    await server.wait_online("demo")
+    watched = await open_dashboard(server, browser)
+    page = watched.page
+    old = next(c["value"] for c in await page.context.cookies() if c["name"] == SESSION_COOKIE)
+    held, release = asyncio.Event(), asyncio.Event()
+    stale_status: list[int] = []
+
+    async def answer_with_the_old_session(route: Route) -> None:
+        held.set()
+        await release.wait()
+        async with server.anonymous(cookies={SESSION_COOKIE: old}) as client:
+            stale = await client.get("/api/cameras")
+        stale_status.append(stale.status_code)
+        await route.fulfill(
+            status=stale.status_code, body=stale.content, content_type="application/json"
+        )
+
+    await page.route("**/api/cameras?held=1", answer_with_the_old_session, times=1)
+    await page.evaluate(
+        """() => {
+             window.heldRequest = import('/http.js')
+               .then((http) => http.getJson('/api/cameras?held=1'))
+               .then((body) => ({cameras: body.cameras.length}), (err) => ({error: err.name}));
+           }"""
+    )
+    await asyncio.wait_for(held.wait(), 10)
+    change = {"current_password": PASSWORD, "new_password": "amber-lantern-orbit-47"}
+    status = await page.evaluate(
+        """(body) => fetch('/api/auth/password', {
+             method: 'POST',
+             headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify(body),
+           }).then((r) => r.status)""",
+        change,
+    )
+    assert status == 200
+    release.set()
+    held_result = "async () => (window.heldRequest ? await window.heldRequest : null)"
+    assert await wait_js(page, held_result) == {"cameras": 1}
+    assert stale_status == [401]
+    assert urlsplit(page.url).path == "/"
     assert watched.errors == []

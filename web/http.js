@@ -42,18 +42,46 @@ export function redirectToLogin() {
 /**
  * fetch() restricted to the page's origin, sending cookies.
  * Rejects with UnauthorizedError (after starting the redirect) when the server says 401.
+ *
+ * A 401 for a request sent just before this session was renewed (changing one's password
+ * ends every session and gives this page a new one) is not the end of the session: if the
+ * server still knows us, the request is sent once more, with the new session.
  */
 export async function apiFetch(url, options = {}) {
-  const method = String(options.method ?? 'GET').toUpperCase();
-  if (csrfToken && !SAFE_METHODS.has(method)) {
-    options = { ...options, headers: { ...options.headers, 'X-CSRF-Token': csrfToken } };
-  }
-  const res = await fetch(url, { ...options, mode: 'same-origin', credentials: 'same-origin' });
+  let res = await send(url, options);
+  if (res.status === 401 && (await stillSignedIn())) res = await send(url, options);
   if (res.status === 401) {
     redirectToLogin();
     throw new UnauthorizedError();
   }
   return res;
+}
+
+function send(url, options) {
+  const method = String(options.method ?? 'GET').toUpperCase();
+  if (csrfToken && !SAFE_METHODS.has(method)) {
+    options = { ...options, headers: { ...options.headers, 'X-CSRF-Token': csrfToken } };
+  }
+  return fetch(url, { ...options, mode: 'same-origin', credentials: 'same-origin' });
+}
+
+/** Whether the session cookie the browser holds now is a live session (adopting its CSRF
+ * token: the one sent before may have been the old session's). */
+async function stillSignedIn() {
+  try {
+    const res = await fetch('/api/auth/me', {
+      mode: 'same-origin',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      headers: { Accept: 'application/json' },
+    });
+    if (!res.ok) return false;
+    const me = await res.json();
+    if (csrfToken && typeof me.csrf_token === 'string') csrfToken = me.csrf_token;
+    return true;
+  } catch {
+    return false; // unreachable or not JSON: the 401 stands
+  }
 }
 
 /** GET a JSON document; non-2xx responses become HttpError. */
