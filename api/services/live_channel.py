@@ -1,10 +1,11 @@
 """The live WebSocket channel: camera status, events and alerts, as they happen.
 
 Every message worth keeping gets a monotonically increasing ``id``. The last
-``RING_SIZE`` are kept in memory and all of them in the database (the event store), so a client
-that reconnects with the last id it saw (``/api/ws?last_id=N``) receives everything it
-missed, in order and without duplicates; when the gap reaches back past what is kept it
-gets ``{"type":"resync"}`` and reloads through the REST API.
+``RING_SIZE`` are kept in memory (as the JSON text sent) and all of them in the database
+(the event store; event updates only in memory), so a client that reconnects with the
+last id it saw (``/api/ws?last_id=N``) receives everything it missed, in order and without
+duplicates; when the gap reaches back past what is kept it gets ``{"type":"resync"}`` and
+reloads through the REST API.
 
 Fan-out: a message is serialised and framed once, then one task (the pump) hands it to
 every connection in turn. Under ``sentrycam serve`` the frame goes straight onto each
@@ -163,8 +164,10 @@ def _skipped(first: int, last: int) -> dict[str, Any]:
 class LiveChannel:
     def __init__(self, ring_size: int | None = None) -> None:
         self._connections: set[LiveConnection] = set()
-        self._ring: collections.deque[tuple[int, str | None, dict[str, Any], str]] = (
-            collections.deque(maxlen=ring_size or RING_SIZE)
+        # (id, camera, the message as sent): the text only, which is also what a replay
+        # sends (an event update's dict holds its regions, several times the text's size).
+        self._ring: collections.deque[tuple[int, str | None, str]] = collections.deque(
+            maxlen=ring_size or RING_SIZE
         )
         self._last_id = 0
         self._oldest_kept = 1
@@ -201,7 +204,7 @@ class LiveChannel:
         self._last_id += 1
         stored = {"id": self._last_id, **message}
         text = _encode(stored)
-        self._ring.append((self._last_id, camera, stored, text))
+        self._ring.append((self._last_id, camera, text))
         if self._connections:
             self._pending.append((camera, text, self._last_id, time.perf_counter()))
             if self._pump is None:
@@ -267,22 +270,22 @@ class LiveChannel:
             await websocket.send_text(_encode({"type": "resync", "last_id": upto}))
             return
         ring_start = self._ring[0][0] if self._ring else upto + 1
-        messages: list[Stored] = []
+        messages: list[tuple[int, str | None, str]] = []
         if after + 1 < ring_start and self._db_replay is not None:
-            messages.extend(await self._db_replay(after, ring_start - 1))
-        messages.extend(
-            (camera, stored) for i, camera, stored, _ in self._ring if after < i <= upto
-        )
+            stored = await self._db_replay(after, ring_start - 1)
+            messages.extend(
+                (int(message["id"]), camera, _encode(message)) for camera, message in stored
+            )
+        messages.extend(entry for entry in self._ring if after < entry[0] <= upto)
         expected = after + 1
-        for camera, stored in messages:
-            message_id = int(stored["id"])
+        for message_id, camera, text in messages:
             if message_id > expected:
                 # Ids the store never kept: motion-box updates, superseded by the messages
                 # that follow (anything else lost makes a resync, see forget_before).
                 await websocket.send_text(_encode(_skipped(expected, message_id - 1)))
             expected = message_id + 1
             if connection.may_see(camera):
-                await websocket.send_text(_encode(stored))
+                await websocket.send_text(text)
         if expected <= upto:
             await websocket.send_text(_encode(_skipped(expected, upto)))
 
