@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from camera.errors import ConfigError
 
+from . import gc_pauses
 from .config_store import load_layered
 from .logs import setup_logging
 
@@ -111,8 +112,9 @@ def uvicorn_config(
     )
 
 
-class _Server(uvicorn.Server):
-    """uvicorn, telling systemd when it listens and when it begins to stop."""
+class Server(uvicorn.Server):
+    """uvicorn, telling systemd when it listens and when it begins to stop, and moving
+    what start-up made out of the garbage collector's sight (``api.gc_pauses``)."""
 
     def __init__(self, config: uvicorn.Config, services: Services) -> None:
         super().__init__(config)
@@ -121,6 +123,8 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
+            gc_pauses.watch()
+            gc_pauses.freeze_startup()
             self._services.systemd.http_started()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
@@ -165,7 +169,7 @@ def serve(args: argparse.Namespace) -> int:
     services = Services(loaded, args.data_dir, notifier=Notifier.from_env())
     app = create_app(services)
     config = uvicorn_config(app, host, port, tls)
-    server = _Server(config, services)
+    server = Server(config, services)
     scheme = "https" if tls else "http"
     logger.info("dashboard on %s://%s:%d/ (data in %s)", scheme, host, port, args.data_dir)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the

@@ -11,6 +11,7 @@ registry, filtered to the cameras the caller may see.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from prometheus_client.registry import Collector
 
 from camera import __version__
 
-from . import health_alerts
+from . import gc_pauses, health_alerts
 from .services.live_channel import FANOUT_BUCKETS, FanoutStats
 from .system_health import CAPPED_NOW, THROTTLED_NOW
 
@@ -118,6 +119,7 @@ class SentrycamCollector(Collector):
             len(services.live.connections)
         )
         yield from live_fanout(services.live.fanout)
+        yield from garbage_collector()
         free = gauge("disk_free_bytes", "Free space for the service.", ("volume",))
         size = gauge("disk_size_bytes", "Size of the file system.", ("volume",))
         # The values the system monitor and the disk guard measured last (no statvfs here:
@@ -188,22 +190,48 @@ def counter(name: str, documentation: str, labels: tuple[str, ...] = ("camera",)
     return _Counter(f"{PREFIX}_{name}", documentation, labels=list(labels))
 
 
+def histogram(
+    name: str, documentation: str, bounds: tuple[float, ...], counts: list[int], seconds: float
+) -> HistogramMetricFamily:
+    """A histogram from per-bucket counts (the last one above every bound)."""
+    buckets, total = [], 0
+    for bound, count in zip([*map(str, bounds), "+Inf"], counts, strict=True):
+        total += count
+        buckets.append((bound, float(total)))
+    return HistogramMetricFamily(
+        f"{PREFIX}_{name}", documentation, buckets=buckets, sum_value=seconds
+    )
+
+
 def live_fanout(stats: FanoutStats) -> Iterator[Metric]:
     """The live channel's fan-out: seconds from publishing a message until every client's
     send has started (a histogram), and the sends made."""
-    buckets, total = [], 0
-    for bound, count in zip([*map(str, FANOUT_BUCKETS), "+Inf"], stats.counts, strict=True):
-        total += count
-        buckets.append((bound, float(total)))
-    yield HistogramMetricFamily(
-        f"{PREFIX}_live_fanout_seconds",
+    yield histogram(
+        "live_fanout_seconds",
         "Time from publishing a live message until it was handed to every client.",
-        buckets=buckets,
-        sum_value=stats.seconds,
+        FANOUT_BUCKETS,
+        stats.counts,
+        stats.seconds,
     )
     yield counter("live_sends", "Live messages handed to clients (one per client).", ()).with_value(
         stats.sends
     )
+
+
+def garbage_collector() -> Iterator[Metric]:
+    """The collector's full collections (their pauses stop every thread) and the objects
+    frozen out of them at start-up (``api.gc_pauses``)."""
+    pauses = gc_pauses.PAUSES
+    yield histogram(
+        "python_full_gc_seconds",
+        "Pauses of the garbage collector's full collections (every thread waits).",
+        gc_pauses.PAUSE_BUCKETS,
+        pauses.counts,
+        pauses.seconds,
+    )
+    yield gauge(
+        "python_frozen_objects", "Objects kept out of full collections since start-up.", ()
+    ).with_value(gc.get_freeze_count())
 
 
 def process_written_bytes() -> int | None:

@@ -50,10 +50,9 @@ def _raise_fd_limit() -> None:
 
 
 async def run_server(port: int, data_dir: Path, events: int, wait_for: Path, procs: int) -> None:
-    import uvicorn
 
     from api.app import create_app
-    from api.cli import uvicorn_config
+    from api.cli import Server, uvicorn_config
     from api.services import Services
     from api.settings import LoadedConfig, parse_settings
     from camera.analysis import Observation
@@ -79,7 +78,7 @@ async def run_server(port: int, data_dir: Path, events: int, wait_for: Path, pro
     services = Services(LoadedConfig(settings, "file", None), data_dir)
     config = uvicorn_config(create_app(services), "127.0.0.1", port, None)
     config.ws = os.environ.get("BENCH_WS", config.ws)
-    server = uvicorn.Server(config)
+    server = Server(config, services)  # as `sentrycam serve` runs it (gc frozen after start)
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
         await asyncio.sleep(0.05)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import PASSWORD, free_port
 from tests.waiting import wait_until
@@ -93,6 +94,15 @@ async def test_serve_runs_and_shuts_down_gracefully_on_sigterm(tmp_path):
             cameras = (await client.get("/api/cameras")).json()["cameras"]
             porch = next(c for c in cameras if c["id"] == "porch")
             assert "hunter2" not in str(cameras)
+            # What start-up made is frozen out of the collector's full collections, and
+            # those are timed (the freeze's own collection is the first).
+            metrics = {
+                sample.name: sample.value
+                for family in text_string_to_metric_families((await client.get("/metrics")).text)
+                for sample in family.samples
+            }
+            assert metrics["sentrycam_python_frozen_objects"] > 10_000
+            assert metrics["sentrycam_python_full_gc_seconds_count"] >= 1
             viewer = await connect(client, "demo", audio=False)
             await viewer.next_video_frame()
             process.send_signal(signal.SIGTERM)
