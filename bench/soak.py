@@ -1,6 +1,7 @@
 """Soak: everything at once for a while, then look for leaks and unplayable clips.
 
     .venv/bin/python -m bench.soak [--minutes 10] [--ws-clients 1000] [--viewers 20]
+                                   [--no-logins] [--tracemalloc FRAMES]
 
 One server process (the real app on uvicorn, loopback) with two demo cameras recording
 continuously, and around it:
@@ -19,6 +20,10 @@ land on such a peak); ``rss_mb_per_minute`` gives the median of every minute, to
 plateau from a slow climb. After a graceful stop every recording on disk is probed
 (``camera.mp4.probe``: the moov is read and the video decoded) and must play.
 Targets: RSS growth under 10 %, no growth in open files, threads or tasks.
+
+To tell what grows, the samples also hold glibc's heap (in use, free), Python's allocated
+blocks and the collector's full collections; ``--tracemalloc`` lists the Python
+allocations that grew after the warm-up, by traceback (bench/README.md).
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import ctypes
+import gc
 import json
 import os
 import random
@@ -38,6 +45,7 @@ import sys
 import tempfile
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +57,56 @@ PASSWORD = "endurance-probe-passphrase-7"
 # ----- server process --------------------------------------------------------------------------
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _heap_mb() -> dict[str, float]:
+    """glibc's view of the C heap over every arena: in use (allocated chunks plus mmapped
+    blocks) and free but kept. Python's own objects are counted apart (allocated blocks):
+    growth in use with Python flat points at C code; growth in free, at fragmentation."""
+    try:
+        mallinfo2 = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    return {
+        "heap_used_mb": round((info.uordblks + info.hblkhd) / 2**20, 1),
+        "heap_free_mb": round(info.fordblks / 2**20, 1),
+        "py_blocks_k": round(sys.getallocatedblocks() / 1000, 1),
+    }
+
+
+_full_gc = {"began": 0.0, "longest_s": 0.0, "objects": 0}
+
+
+def _time_full_gc(phase: str, info: dict[str, int]) -> None:
+    """How long the collector's full collections stop everything, and how many objects
+    they look at (a gc callback)."""
+    if info["generation"] != 2:
+        return
+    if phase == "start":
+        _full_gc["objects"] = len(gc.get_objects(2))
+        _full_gc["began"] = time.perf_counter()
+    else:
+        _full_gc["longest_s"] = max(_full_gc["longest_s"], time.perf_counter() - _full_gc["began"])
+
+
 def _self_stats() -> dict[str, float]:
     status = Path("/proc/self/status").read_text()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
@@ -58,14 +116,17 @@ def _self_stats() -> dict[str, float]:
         "threads": int(fields["Threads"]),
         "fds": len(os.listdir("/proc/self/fd")),
         "tasks": len(asyncio.all_tasks()),
+        "gc_full": gc.get_stats()[2]["collections"],  # full collections so far
+        "gc_full_ms": round(_full_gc["longest_s"] * 1000, 1),  # the longest so far
+        "gc_full_objects_k": round(_full_gc["objects"] / 1000, 1),  # in the last one
+        **_heap_mb(),
     }
 
 
 async def run_server(port: int, data_dir: Path) -> None:
-    import uvicorn
 
     from api.app import create_app
-    from api.cli import uvicorn_config
+    from api.cli import Server, uvicorn_config
     from api.services import Services
     from api.settings import LoadedConfig, parse_settings
 
@@ -85,7 +146,7 @@ async def run_server(port: int, data_dir: Path) -> None:
         }
     )
     services = Services(LoadedConfig(settings, "file", None), data_dir)
-    server = uvicorn.Server(uvicorn_config(create_app(services), "127.0.0.1", port, None))
+    server = Server(uvicorn_config(create_app(services), "127.0.0.1", port, None), services)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     asyncio.get_running_loop().add_signal_handler(
         signal.SIGTERM, lambda: setattr(server, "should_exit", True)
@@ -99,8 +160,21 @@ async def run_server(port: int, data_dir: Path) -> None:
         return services.accounts.create_token(db, user, "soak", None)[0]
 
     print(json.dumps({"token": await services.db.run(token)}), flush=True)
+    if tracemalloc.is_tracing():  # --tracemalloc: a snapshot at each SIGUSR1
+        taken = iter(range(1_000_000))
+
+        def snapshot() -> None:
+            path = data_dir / f"trace-{next(taken)}"
+            tracemalloc.take_snapshot().dump(str(path.with_suffix(".part")))
+            path.with_suffix(".part").rename(path)  # whole, when the bench sees it
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, snapshot)
     while not serving.done():
-        stats = {**_self_stats(), "live_clients": len(services.live.connections)}
+        stats = {
+            **_self_stats(),
+            "live_clients": len(services.live.connections),
+            "live_messages": services.live.last_id,  # published so far
+        }
         print(json.dumps({"stats": stats}), flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(serving), STATS_EVERY_S)
@@ -267,6 +341,25 @@ def per_minute(samples: list[dict[str, float]], key: str) -> list[float]:
     return [round(statistics.median(values), 1) for _, values in sorted(minutes.items())]
 
 
+def traced_growth(data_dir: Path, top: int = 25) -> list[str]:
+    """What the server's Python allocations grew by between the two snapshots, biggest
+    first, by traceback."""
+    paths = [data_dir / "trace-0", data_dir / "trace-1"]
+    for _ in range(600):  # the server writes them on SIGUSR1: up to a minute
+        if all(p.exists() for p in paths):
+            break
+        time.sleep(0.1)
+    else:
+        return ["no tracemalloc snapshots"]
+    before, after = (tracemalloc.Snapshot.load(str(p)) for p in paths)
+    stats = after.compare_to(before, "traceback")
+    return [
+        f"{stat.size_diff / 1024:+.0f} KiB {stat.count_diff:+d} blocks: "
+        + " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback)
+        for stat in stats[:top]
+    ]
+
+
 def probe_all(data_dir: Path) -> dict[str, Any]:
     from camera.mp4 import probe
 
@@ -275,7 +368,7 @@ def probe_all(data_dir: Path) -> dict[str, Any]:
     return {"files": len(files), "unplayable": bad}
 
 
-async def soak(minutes: float, ws_clients: int, viewers: int) -> dict[str, Any]:
+async def soak(minutes: float, ws_clients: int, viewers: int, logins_on: bool) -> dict[str, Any]:
     from tests.conftest import free_port
 
     port = free_port()
@@ -310,11 +403,17 @@ async def soak(minutes: float, ws_clients: int, viewers: int) -> dict[str, Any]:
             with viewer_log.open("w") as log:
                 children.append(_child("_viewers", str(port), token, str(viewers), stdout=log))
         stop = asyncio.Event()
-        login_task = asyncio.create_task(logins(port, stop))
+        login_task = asyncio.create_task(logins(port, stop)) if logins_on else None
         started = time.time()
-        await asyncio.sleep(minutes * 60)
+        tracing = bool(os.environ.get("SOAK_TRACEMALLOC"))
+        await asyncio.sleep(minutes * 60 / 5)
+        if tracing:
+            server.send_signal(signal.SIGUSR1)  # trace-0: after the warm-up
+        await asyncio.sleep(minutes * 60 * 4 / 5)
+        if tracing:
+            server.send_signal(signal.SIGUSR1)  # trace-1: at the end
         stop.set()
-        login_counts = await login_task
+        login_counts = await login_task if login_task else {}
         for child in children:
             child.terminate()
         for child in children:
@@ -349,7 +448,18 @@ async def soak(minutes: float, ws_clients: int, viewers: int) -> dict[str, Any]:
                 key: growth(samples, key, warmup_end)
                 for key in ("rss_mb", "fds", "threads", "tasks", "live_clients")
             },
-            "rss_mb_per_minute": per_minute(samples, "rss_mb"),
+            **{
+                f"{key}_per_minute": per_minute(samples, key)
+                for key in ("rss_mb", "heap_used_mb", "heap_free_mb", "py_blocks_k")
+                if all(key in sample for sample in samples)
+            },
+            "full_gc": {  # the collector's full collections: how many, the longest pause
+                key: samples[-1][key]
+                for key in ("gc_full", "gc_full_ms", "gc_full_objects_k")
+                if samples and key in samples[-1]
+            },
+            "live_messages": samples[-1].get("live_messages") if samples else None,
+            "python_growth": traced_growth(data_dir) if tracing else [],
             "clips": probe_all(data_dir),
         }
         return result
@@ -359,6 +469,9 @@ def main() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
     if len(sys.argv) > 1 and sys.argv[1] == "_server":
+        gc.callbacks.append(_time_full_gc)
+        if os.environ.get("SOAK_TRACEMALLOC"):
+            tracemalloc.start(int(os.environ["SOAK_TRACEMALLOC"]))
         asyncio.run(run_server(int(sys.argv[2]), Path(sys.argv[3])))
         return
     if len(sys.argv) > 1 and sys.argv[1] == "_ws":
@@ -371,8 +484,20 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--ws-clients", type=int, default=1000)
     parser.add_argument("--viewers", type=int, default=20)
+    parser.add_argument(
+        "--logins", action=argparse.BooleanOptionalAction, default=True, help="one a second"
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        type=int,
+        default=0,
+        metavar="FRAMES",
+        help="trace the server's Python allocations (slow); report what grew after warm-up",
+    )
     args = parser.parse_args()
-    result = asyncio.run(soak(args.minutes, args.ws_clients, args.viewers))
+    if args.tracemalloc:
+        os.environ["SOAK_TRACEMALLOC"] = str(args.tracemalloc)
+    result = asyncio.run(soak(args.minutes, args.ws_clients, args.viewers, args.logins))
     print(json.dumps(result, indent=1))
     Path("bench/results").mkdir(parents=True, exist_ok=True)
     Path("bench/results/soak.json").write_text(json.dumps(result, indent=1))

@@ -57,6 +57,20 @@ async def open_dashboard(server: Any, browser: Browser, path: str = "/") -> Watc
     return watched
 
 
+async def change_password(page: Page) -> int:
+    """Change the admin's password with a fetch from the page; the HTTP status."""
+    change = {"current_password": PASSWORD, "new_password": "amber-lantern-orbit-47"}
+    status: int = await page.evaluate(
+        """(body) => fetch('/api/auth/password', {
+             method: 'POST',
+             headers: {'Content-Type': 'application/json'},
+             body: JSON.stringify(body),
+           }).then((r) => r.status)""",
+        change,
+    )
+    return status
+
+
 def observe(
     server: Any,
     phase: str,
@@ -330,16 +344,7 @@ async def test_renewed_session_reconnects_revoked_session_goes_to_login(start_se
     page = watched.page
     # Changing the password ends every session (the socket closes with 4401) but renews
     # this page's: the channel comes back, the page stays.
-    change = {"current_password": PASSWORD, "new_password": "amber-lantern-orbit-47"}
-    status = await page.evaluate(
-        """(body) => fetch('/api/auth/password', {
-             method: 'POST',
-             headers: {'Content-Type': 'application/json'},
-             body: JSON.stringify(body),
-           }).then((r) => r.status)""",
-        change,
-    )
-    assert status == 200
+    assert await change_password(page) == 200
     await wait_js(
         page, "window.sentrycam.ws.connects === 2 && window.sentrycam.ws.state === 'open'"
     )
@@ -387,16 +392,7 @@ async def test_a_request_answered_401_just_before_the_renewal_is_sent_again(star
            }"""
     )
     await asyncio.wait_for(held.wait(), 10)
-    change = {"current_password": PASSWORD, "new_password": "amber-lantern-orbit-47"}
-    status = await page.evaluate(
-        """(body) => fetch('/api/auth/password', {
-             method: 'POST',
-             headers: {'Content-Type': 'application/json'},
-             body: JSON.stringify(body),
-           }).then((r) => r.status)""",
-        change,
-    )
-    assert status == 200
+    assert await change_password(page) == 200
     release.set()
     held_result = "async () => (window.heldRequest ? await window.heldRequest : null)"
     assert await wait_js(page, held_result) == {"cameras": 1}
