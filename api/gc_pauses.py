@@ -4,7 +4,8 @@ A full collection walks every object the collector tracks while holding the GIL,
 event loop and every camera thread wait for it. Start-up leaves several hundred thousand
 objects that live as long as the process (modules, the app, the services); ``freeze_startup``
 moves them out of the collector's sight once the server listens, so a full collection
-walks only what came since. Closed WebRTC sessions are cycles that only full collections
+walks only what came since; a settings change thaws them for one collection (``refreeze``),
+so what it drops is freed. Closed WebRTC sessions are cycles that only full collections
 free, so they do happen, a few a minute with viewers coming and going (``bench.soak``).
 
 ``watch()`` times every full collection (a ``gc.callbacks`` hook, process-wide like the
@@ -52,8 +53,16 @@ def watch() -> None:
 
 
 def freeze_startup() -> None:
-    """Collect start-up's garbage, then keep everything left out of later collections
-    (once, after start-up; what start-up made and a later reload drops is then never
-    freed: one copy at most)."""
+    """Collect start-up's garbage, then keep everything left out of later collections."""
     gc.collect()
     gc.freeze()
+
+
+def refreeze() -> None:
+    """After a settings change: what start-up made and the change dropped (a removed or
+    restarted camera, with its buffers) is often a cycle, which frozen is never freed.
+    Thaw, collect (one full pause, over everything), freeze again. Nothing when nothing
+    is frozen (the tests' in-process servers, which never freeze)."""
+    if gc.get_freeze_count():
+        gc.unfreeze()
+        freeze_startup()

@@ -36,6 +36,7 @@ from camera.manager import CameraManager, source_changed
 from camera.webrtc import WebRTCService
 
 from .. import config_layers as layers
+from .. import gc_pauses
 from ..config_layers import Raw
 from ..config_store import ConfigStore, FieldError, InvalidSettings, Layers, validate
 from ..errors import Conflict, NotFound, PreconditionFailed, Unprocessable
@@ -264,6 +265,8 @@ class Parts:
             self.events.publish(message, camera_id)
         for section in sections:
             self.events.publish({"type": "config", "section": section, "action": "changed"}, None)
+        if done or sections:
+            gc_pauses.refreeze()  # what start-up made and this change dropped is freed
         return Applied(new, done, sections, later)
 
     async def _stop(self, camera_id: str, why: str) -> None:
