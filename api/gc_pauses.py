@@ -28,6 +28,7 @@ class Pauses:
 
     counts: list[int] = field(default_factory=lambda: [0] * (len(PAUSE_BUCKETS) + 1))
     seconds: float = 0.0
+    longest: float = 0.0
     began: float | None = None
 
     def callback(self, phase: str, info: dict[str, Any]) -> None:
@@ -41,6 +42,7 @@ class Pauses:
             index = next((i for i, bound in enumerate(PAUSE_BUCKETS) if took <= bound), -1)
             self.counts[index] += 1
             self.seconds += took
+            self.longest = max(self.longest, took)
 
 
 PAUSES = Pauses()  # the collector is one per process, and so are its pauses

@@ -34,6 +34,7 @@ import collections
 import contextlib
 import ctypes
 import gc
+import itertools
 import json
 import os
 import random
@@ -48,6 +49,8 @@ import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
+
+from api import gc_pauses
 
 PYTHON = sys.executable
 STATS_EVERY_S = 5.0
@@ -92,19 +95,14 @@ def _heap_mb() -> dict[str, float]:
     }
 
 
-_full_gc = {"began": 0.0, "longest_s": 0.0, "objects": 0}
+_full_gc_objects = [0]  # tracked objects when the last full collection began
 
 
-def _time_full_gc(phase: str, info: dict[str, int]) -> None:
-    """How long the collector's full collections stop everything, and how many objects
-    they look at (a gc callback)."""
-    if info["generation"] != 2:
-        return
-    if phase == "start":
-        _full_gc["objects"] = len(gc.get_objects(2))
-        _full_gc["began"] = time.perf_counter()
-    else:
-        _full_gc["longest_s"] = max(_full_gc["longest_s"], time.perf_counter() - _full_gc["began"])
+def _count_full_gc_objects(phase: str, info: dict[str, int]) -> None:
+    """How many objects a full collection looks at (a gc callback; ``serve``'s own hook,
+    ``api.gc_pauses``, times it)."""
+    if phase == "start" and info["generation"] == 2:
+        _full_gc_objects[0] = len(gc.get_objects(2))
 
 
 def _self_stats() -> dict[str, float]:
@@ -117,14 +115,13 @@ def _self_stats() -> dict[str, float]:
         "fds": len(os.listdir("/proc/self/fd")),
         "tasks": len(asyncio.all_tasks()),
         "gc_full": gc.get_stats()[2]["collections"],  # full collections so far
-        "gc_full_ms": round(_full_gc["longest_s"] * 1000, 1),  # the longest so far
-        "gc_full_objects_k": round(_full_gc["objects"] / 1000, 1),  # in the last one
+        "gc_full_ms": round(gc_pauses.PAUSES.longest * 1000, 1),  # the longest so far
+        "gc_full_objects_k": round(_full_gc_objects[0] / 1000, 1),  # in the last one
         **_heap_mb(),
     }
 
 
 async def run_server(port: int, data_dir: Path) -> None:
-
     from api.app import create_app
     from api.cli import Server, uvicorn_config
     from api.services import Services
@@ -161,7 +158,7 @@ async def run_server(port: int, data_dir: Path) -> None:
 
     print(json.dumps({"token": await services.db.run(token)}), flush=True)
     if tracemalloc.is_tracing():  # --tracemalloc: a snapshot at each SIGUSR1
-        taken = iter(range(1_000_000))
+        taken = itertools.count()
 
         def snapshot() -> None:
             path = data_dir / f"trace-{next(taken)}"
@@ -469,7 +466,7 @@ def main() -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
     if len(sys.argv) > 1 and sys.argv[1] == "_server":
-        gc.callbacks.append(_time_full_gc)
+        gc.callbacks.append(_count_full_gc_objects)
         if os.environ.get("SOAK_TRACEMALLOC"):
             tracemalloc.start(int(os.environ["SOAK_TRACEMALLOC"]))
         asyncio.run(run_server(int(sys.argv[2]), Path(sys.argv[3])))

@@ -69,9 +69,7 @@ function send(url, options) {
  * token: the one sent before may have been the old session's). */
 async function stillSignedIn() {
   try {
-    const res = await fetch('/api/auth/me', {
-      mode: 'same-origin',
-      credentials: 'same-origin',
+    const res = await send('/api/auth/me', {
       cache: 'no-store',
       headers: { Accept: 'application/json' },
     });
