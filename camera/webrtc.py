@@ -25,6 +25,7 @@ from aiortc import (
 from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
 from aiortc.sdp import SessionDescription
 
+from . import consent
 from .adapt import AdaptConfig, AdaptState, initial_layer
 from .adapt import step as adapt_step
 from .camera import Camera
@@ -122,6 +123,7 @@ class WebRTCService:
         self._sessions: dict[str, ViewerSession] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         restrict_ice_addresses(config.ice_addresses)
+        consent.install()  # RFC 7675's 30 s, not aioice's 0.5 s per check
 
     def viewers(self, camera_id: str) -> int:
         return sum(1 for s in self._sessions.values() if s.camera_id == camera_id)

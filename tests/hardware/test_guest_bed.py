@@ -41,6 +41,7 @@ class Results:
     missing: str | None = None
     outcomes: dict[str, str | None] = field(default_factory=dict)  # name -> failure or None
     log: str = ""
+    server_log: str = ""  # the end of Sentrycam's own log in the guest (INFO and up)
 
 
 def _prepare(share: Path) -> None:
@@ -106,7 +107,8 @@ def guest_results(tmp_path_factory: pytest.TempPathFactory) -> Results:
     result = guest.run_guest(command, share, timeout=GUEST_TIMEOUT_S)
     state = "timed out" if result.returncode is None else f"exited {result.returncode}"
     log = f"guest {state}; its pytest log ends:\n" + _read(share / "pytest.log")[-5000:]
-    return Results(outcomes=_outcomes(share / "results.jsonl"), log=log)
+    server_log = "".join(_read(share / "guest-server.log").splitlines(keepends=True)[-40:])
+    return Results(outcomes=_outcomes(share / "results.jsonl"), log=log, server_log=server_log)
 
 
 def _read(path: Path) -> str:
@@ -125,7 +127,7 @@ def test_in_guest(guest_results: Results, check: str) -> None:
         pytest.fail(f"{check} did not run in the guest. {guest_results.log[-4000:]}")
     failure = guest_results.outcomes[check]
     if failure:
-        pytest.fail(f"in the guest: {failure}")
+        pytest.fail(f"in the guest: {failure}\nthe server's log ends:\n{guest_results.server_log}")
 
 
 def test_every_guest_check_is_reported() -> None:
