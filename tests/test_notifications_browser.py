@@ -15,7 +15,7 @@ from api.notifications.payload import notification
 from camera.analysis import Observation
 from tests.browser import CHROMIUM_ARGS, CSP_LISTENER, PHONE, Watched, wait_js
 from tests.test_notifications import CONTACT, settings
-from tests.waiting import wait_until
+from tests.waiting import WaitTimeout, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -111,7 +111,10 @@ async def test_installable_push_notification_tap_and_offline_start(start_server,
 
     await wait_until(gone, 20, "the server stopped")
     await page.reload()
-    assert await wait_js(page, "!document.getElementById('banner').hidden")
+    try:
+        await wait_js(page, "!document.getElementById('banner').hidden")
+    except WaitTimeout as timeout:  # once in many runs (stop 20): say what the page saw
+        raise AssertionError(f"{timeout}; page errors: {watched.errors}") from timeout
     assert await page.title() == "Sentrycam"
     await context.close()
 
