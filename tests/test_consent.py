@@ -4,8 +4,10 @@ whose every packet passes through a UDP relay on loopback that delays it or drop
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,11 +15,15 @@ import aioice
 import pytest
 import pytest_asyncio
 from aioice import Candidate, Connection
+from aiortc import RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
 
 from camera import consent
 from camera.config import WebRTCConfig
 from camera.webrtc import WebRTCService, restrict_ice_addresses
+from tests.conftest import demo_config
 from tests.waiting import wait_until
+from tests.whep_client import connect, hang_up, make_offer
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -32,64 +38,54 @@ AIOICE_GIVES_UP_S = 6 * (1.2 * INTERVAL_S + 0.5)
 class Side(asyncio.DatagramProtocol):
     """One of the relay's two sockets: what it receives leaves through the other one."""
 
-    def __init__(self, wire: Wire, deliver: Callable[[bytes], None]) -> None:
+    def __init__(self, wire: Wire, to: str) -> None:
         self.wire = wire
-        self.deliver = deliver
+        self.to = to  # the peer ("a" or "b") that what arrives here is for
         self.transport: Any = None
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.wire.carry(data, self.deliver)
+        self.wire.carry(data, self.to)
 
 
 @dataclass
 class Wire:
-    """A slow link between two peers: each believes the other is at the relay's socket
-    facing it, so every packet (STUN checks and their answers, data) crosses the relay."""
+    """A slow link between peers ``a`` and ``b``: each believes the other is at the
+    relay's socket facing it, so every packet (STUN checks and their answers, DTLS, media)
+    crosses the relay, which delays it or, once cut, drops it."""
 
     delay_s: float = ONE_WAY_S
     cut: bool = False
     answers: int = 0  # STUN success answers carried, either way
-    sides: list[Side] = field(default_factory=list)
+    peers: dict[str, tuple[str, int]] = field(default_factory=dict)  # once known
+    facing: dict[str, Side] = field(default_factory=dict)  # peer -> the socket it talks to
 
-    def carry(self, data: bytes, deliver: Callable[[bytes], None]) -> None:
-        if self.cut:
+    def carry(self, data: bytes, to: str) -> None:
+        address = self.peers.get(to)
+        if self.cut or address is None:
             return
         if data[:2] == b"\x01\x01":  # a STUN Binding success response
             self.answers += 1
-        asyncio.get_running_loop().call_later(self.delay_s, deliver, data)
+        send = self.facing[to].transport.sendto
+        asyncio.get_running_loop().call_later(self.delay_s, send, data, address)
 
-    async def join(self, a: tuple[str, int], b: tuple[str, int]) -> tuple[int, int]:
-        """Open the relay between the peers at ``a`` and ``b``; returns the ports where
-        ``a`` must see ``b`` and ``b`` must see ``a``."""
+    async def open(self) -> tuple[int, int]:
+        """The ports where ``a`` must see ``b`` and ``b`` must see ``a``."""
         loop = asyncio.get_running_loop()
-        facing_a: Side | None = None
-        facing_b: Side | None = None
+        for peer, other in (("a", "b"), ("b", "a")):
+            _, self.facing[peer] = await loop.create_datagram_endpoint(
+                lambda other=other: Side(self, other), local_addr=("127.0.0.1", 0)
+            )
+        return self.port("a"), self.port("b")
 
-        def to_a(data: bytes) -> None:
-            assert facing_a is not None
-            facing_a.transport.sendto(data, a)
-
-        def to_b(data: bytes) -> None:
-            assert facing_b is not None
-            facing_b.transport.sendto(data, b)
-
-        _, facing_a = await loop.create_datagram_endpoint(
-            lambda: Side(self, to_b), local_addr=("127.0.0.1", 0)
-        )
-        _, facing_b = await loop.create_datagram_endpoint(
-            lambda: Side(self, to_a), local_addr=("127.0.0.1", 0)
-        )
-        self.sides = [facing_a, facing_b]
-        return (
-            facing_a.transport.get_extra_info("sockname")[1],
-            facing_b.transport.get_extra_info("sockname")[1],
-        )
+    def port(self, peer: str) -> int:
+        port: int = self.facing[peer].transport.get_extra_info("sockname")[1]
+        return port
 
     def close(self) -> None:
-        for side in self.sides:
+        for side in self.facing.values():
             side.transport.close()
 
 
@@ -139,7 +135,8 @@ async def peers(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Peers]:
         await asyncio.gather(a.gather_candidates(), b.gather_candidates())
         (a_host,) = a.local_candidates
         (b_host,) = b.local_candidates
-        b_at, a_at = await wire.join((a_host.host, a_host.port), (b_host.host, b_host.port))
+        b_at, a_at = await wire.open()
+        wire.peers = {"a": (a_host.host, a_host.port), "b": (b_host.host, b_host.port)}
         await a.add_remote_candidate(_as_seen_at(b_host, b_at))
         await a.add_remote_candidate(None)
         await b.add_remote_candidate(_as_seen_at(a_host, a_at))
@@ -202,3 +199,55 @@ async def test_a_peer_that_stops_answering_loses_consent(peers: Peers):
 async def test_the_webrtc_service_installs_it():
     WebRTCService(WebRTCConfig())
     assert aioice.Connection.query_consent is consent.query_consent
+
+
+def _through_relay(sdp: str, port: int) -> tuple[str, tuple[str, int]]:
+    """The SDP with its one host candidate moved to the relay's ``port``, and the peer's
+    real address."""
+    found = re.findall(r"^a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host", sdp, re.MULTILINE)
+    assert len(found) == 1, sdp
+    host, real = found[0]
+    moved = re.sub(rf" {host} {real} typ host", f" {host} {port} typ host", sdp)
+    return moved, (host, int(real))
+
+
+async def test_a_viewer_that_vanishes_is_hung_up_and_its_place_freed(start_server, monkeypatch):
+    """A phone that leaves without hanging up (out of range, battery) stops answering: the
+    server ends its session once consent expires, and its place under the viewer cap is
+    free for the next viewer."""
+    monkeypatch.setattr(consent, "CONSENT_INTERVAL_S", INTERVAL_S)
+    monkeypatch.setattr(consent, "CONSENT_EXPIRY_S", EXPIRY_S)
+    config = demo_config(audio=None)
+    config["webrtc"]["max_viewers"] = 1
+    server = await start_server(config)
+    webrtc = server.services.webrtc
+    wire = Wire(delay_s=0.0)
+    pc = await make_offer(audio=False)
+    try:
+        viewer_sees_server_at, server_sees_viewer_at = await wire.open()
+        offer, wire.peers["a"] = _through_relay(pc.localDescription.sdp, server_sees_viewer_at)
+        answered = await server.client.post(
+            "/api/cameras/demo/whep", content=offer, headers={"Content-Type": "application/sdp"}
+        )
+        assert answered.status_code == 201, answered.text
+        answer, wire.peers["b"] = _through_relay(answered.text, viewer_sees_server_at)
+        frames = asyncio.Queue[Any]()
+        pc.on("track", lambda track: asyncio.ensure_future(_read(track, frames)))
+        await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        await asyncio.wait_for(frames.get(), 30)  # watching, through the relay
+        assert webrtc.viewers("demo") == 1
+
+        wire.cut = True  # gone, without a word
+        await wait_until(lambda: webrtc.viewers("demo") == 0, 30, "the server to hang up")
+        other = await connect(server.client, "demo", audio=False)  # the freed place
+        await other.next_video_frame(timeout=30)
+        await hang_up(server.client, other)
+    finally:
+        await pc.close()
+        wire.close()
+
+
+async def _read(track: Any, frames: asyncio.Queue[Any]) -> None:
+    with contextlib.suppress(MediaStreamError):
+        while True:
+            frames.put_nowait(await track.recv())
