@@ -258,14 +258,18 @@ async def test_demo_motion_reaches_the_websocket_with_regions_and_snapshot(start
 
 
 class FakeSocket:
-    """The part of a WebSocket the channel uses, in memory; ``fail`` breaks its sends."""
+    """The part of a WebSocket the channel uses, in memory; ``fail`` breaks its sends;
+    ``gone``: the client has left already (``serve`` sends the hello and any replay, then
+    returns)."""
 
-    def __init__(self, fail: Exception | None = None) -> None:
+    def __init__(self, fail: Exception | None = None, gone: bool = False) -> None:
         self.fail = fail
         self.sent: list[dict[str, Any]] = []
         self.closed_with: int | None = None
-        self.application_state = WebSocketState.CONNECTED
+        self.application_state = WebSocketState.DISCONNECTED if gone else WebSocketState.CONNECTED
         self._gone = asyncio.Event()
+        if gone:
+            self._gone.set()
 
     async def send_text(self, text: str) -> None:
         if self.fail is not None and self.sent:  # the hello goes through, then it breaks

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -29,7 +28,6 @@ from sqlalchemy import Connection, delete, func, inspect, select, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.websockets import WebSocketState
 
 from api.accounts import Accounts, NoSuchToken, Principal, Role, UserExists, digest
 from api.db import MIGRATIONS, Database
@@ -49,6 +47,7 @@ from api.services.live_channel import LiveChannel, LiveConnection
 from api.settings import EventsConfig
 from camera.analysis import Observation
 from tests.postgres import fresh_schema, postgres_url  # noqa: F401 (the fixture)
+from tests.test_live_channel import FakeSocket
 
 PASSWORD = "correct-horse-battery-9"
 ACCOUNT_TABLES = {"users", "login_sessions", "api_tokens", "audit_log"}
@@ -739,30 +738,12 @@ async def test_start_prunes_what_is_older_than_keep_days(
     assert set(all_events(database)) == {2, 3}
 
 
-class FakeWebSocket:
-    """Just enough of a WebSocket for LiveChannel.serve: records, then disconnects."""
-
-    application_state = WebSocketState.DISCONNECTED
-
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
-
-    async def send_text(self, text: str) -> None:
-        self.sent.append(json.loads(text))
-
-    async def receive(self) -> dict[str, Any]:
-        return {"type": "websocket.disconnect"}
-
-    async def close(self, code: int) -> None:  # pragma: no cover - never connected
-        pass
-
-
 async def reconnect(live: LiveChannel, last_id: int, cameras: set[str] | None) -> list[Any]:
     """Messages a client that last saw ``last_id`` gets on reconnecting."""
     role: Role = "admin" if cameras is None else "viewer"
     seen = None if cameras is None else frozenset(cameras)
     principal = Principal(1, "someone", role, seen, "token")
-    websocket = FakeWebSocket()
+    websocket = FakeSocket(gone=True)
     connection = LiveConnection(websocket, principal)  # type: ignore[arg-type]
     await asyncio.wait_for(live.serve(connection, {"type": "hello"}, last_id), 10)
     hello, *replayed = websocket.sent
