@@ -53,8 +53,8 @@ async def query_consent(connection: aioice.Connection) -> None:
                 integrity_key=key,
                 retransmissions=CHECK_RETRANSMISSIONS,
             )
-        except stun.TransactionError:
-            return  # no answer (or an error answer): consent is not refreshed
+        except (stun.TransactionError, OSError):
+            return  # no answer, an error answer or a closed socket: nothing refreshed
         answered = max(answered, time.monotonic())
 
     try:
